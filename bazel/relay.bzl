@@ -1,0 +1,103 @@
+"""Relay's build configurations, in one place.
+
+Two configurations exist side by side in one Bazel build:
+  * freestanding: the hypervisor image and everything linked into it;
+  * hosted: host tools (relay-dump, relay-config) and tests.
+Code shared by both (schema, migration_stream, config parsing, table logic) is declared
+once with `relay_shared_library` and compiled twice.
+"""
+
+# Warnings are errors everywhere.
+WARNING_COPTS = [
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-Wvla",
+    "-Wundef",
+]
+
+# Flags valid for C and C++ in freestanding code (ENVIRONMENT.md lists why each is here).
+FREESTANDING_COMMON_COPTS = [
+    "-ffreestanding",
+    "-fno-pic",
+    "-fno-pie",
+    "-mcmodel=kernel",
+    "-mno-red-zone",
+    "-mno-mmx",
+    "-mno-sse",
+    "-mno-sse2",
+    "-mno-avx",
+    "-fno-stack-protector",
+    "-fno-asynchronous-unwind-tables",
+    "-fno-omit-frame-pointer",
+    "-fno-strict-aliasing",
+    "-fno-sanitize=all",
+    "-DRELAY_FREESTANDING=1",
+]
+
+# C++-only freestanding flags (C files would warn about them).
+FREESTANDING_CXX_COPTS = [
+    "-fno-exceptions",
+    "-fno-rtti",
+    "-fno-threadsafe-statics",
+    "-fno-use-cxa-atexit",
+    # FlatBuffers' headers use assert(); the hypervisor routes it to its own panic.
+    "-DFLATBUFFERS_ASSERT=RELAY_FLATBUFFERS_ASSERT",
+    "-DFLATBUFFERS_ASSERT_INCLUDE=\\\"lib/flatbuffers_assert.hpp\\\"",
+]
+
+FREESTANDING_CXX_ALL = FREESTANDING_COMMON_COPTS + FREESTANDING_CXX_COPTS + WARNING_COPTS
+
+HOSTED_COPTS = WARNING_COPTS + [
+    "-DRELAY_HOSTED=1",
+]
+
+def relay_freestanding_library(name, copts = [], deps = [], **kwargs):
+    """A library linked into the hypervisor image only."""
+    native.cc_library(
+        name = name,
+        copts = FREESTANDING_CXX_ALL + copts,
+        deps = deps,
+        linkstatic = True,
+        alwayslink = True,
+        **kwargs
+    )
+
+def relay_shared_library(name, copts = [], deps = [], freestanding_deps = None, hosted_deps = None, **kwargs):
+    """A library compiled twice: `name` (hosted) and `name_freestanding`.
+
+    `deps` name hosted targets; the freestanding variant depends on the
+    `_freestanding` twin of each (override with `freestanding_deps`).
+    """
+    if freestanding_deps == None:
+        freestanding_deps = [_freestanding_twin(d) for d in deps]
+    native.cc_library(
+        name = name,
+        copts = HOSTED_COPTS + copts,
+        deps = deps + (hosted_deps or []),
+        **kwargs
+    )
+    native.cc_library(
+        name = name + "_freestanding",
+        copts = FREESTANDING_CXX_ALL + copts,
+        deps = freestanding_deps,
+        linkstatic = True,
+        alwayslink = True,
+        **kwargs
+    )
+
+def _freestanding_twin(label):
+    if ":" in label:
+        return label + "_freestanding"
+    return label + ":" + label.split("/")[-1] + "_freestanding"
+
+def relay_host_test(name, copts = [], deps = [], tags = [], **kwargs):
+    """A GoogleTest unit test of host-compilable code (tagged `unit`: the sanitizer run
+    builds exactly these)."""
+    native.cc_test(
+        name = name,
+        copts = HOSTED_COPTS + copts,
+        deps = deps + ["//third_party/system:gtest_main"],
+        tags = tags + ["unit"],
+        **kwargs
+    )
