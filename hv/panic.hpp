@@ -1,0 +1,19 @@
+// panic(): a broken invariant of the hypervisor itself. Never used for bad input (that
+// is an Error value). Prints the message and a stack trace on the console, stops the
+// other CPUs and shuts the machine down with the failure status.
+#pragma once
+
+#include "lib/format.hpp"
+
+namespace relay {
+
+[[noreturn]] void panic_with_message(const char* message);
+
+template <typename... Args>
+[[noreturn]] void panic(const char* fmt, const Args&... args) {
+    char message[256];
+    format_to_buffer(message, sizeof(message), fmt, args...);
+    panic_with_message(message);
+}
+
+}  // namespace relay
