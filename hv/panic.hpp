@@ -9,6 +9,9 @@ namespace relay {
 
 [[noreturn]] void panic_with_message(const char* message);
 
+// True once any CPU has started to panic (other CPUs then stop on the NMI it sends).
+bool panic_in_progress();
+
 template <typename... Args>
 [[noreturn]] void panic(const char* fmt, const Args&... args) {
     char message[256];

@@ -15,7 +15,6 @@ void system_shutdown(ShutdownStatus status) {
     const char* what = status == ShutdownStatus::kSuccess   ? "success"
                        : status == ShutdownStatus::kFailure ? "failure"
                                                             : "panic";
-    console::write_line("(relay) ", "");
     char line[96];
     format_to_buffer(line, sizeof(line), "shutting down ({})", what);
     console::write_line("(relay) ", line);

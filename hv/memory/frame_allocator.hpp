@@ -18,7 +18,7 @@ class FrameAllocator {
 public:
     static constexpr u64 kFrameSize = kPageSize4K;
     static constexpr u32 kMaxOrder = 18;  // 1 GiB blocks
-    static constexpr usize kMaxReservedRanges = 128;
+    static constexpr usize kMaxReservedRanges = 256;
 
     // Bytes of bitmap storage needed to cover physical memory [0, limit).
     static constexpr u64 bitmap_bytes_for(u64 limit) {

@@ -1,0 +1,318 @@
+// The boot processor's path from the 64-bit entry to a running system (docs/boot.md):
+//   descriptors and exception reporting first, so every later fault is reported;
+//   boot information and the command line; physical memory with everything Relay must
+//   keep reserved; ACPI; the final address space; the local APIC and the TSC; the
+//   application processors; then the domains.
+#include <cstring>
+
+#include "hv/arch/x86/acpi/acpi.hpp"
+#include "hv/arch/x86/apic.hpp"
+#include "hv/arch/x86/cpu.hpp"
+#include "hv/arch/x86/cpu_setup.hpp"
+#include "hv/arch/x86/descriptors.hpp"
+#include "hv/arch/x86/smp.hpp"
+#include "hv/arch/x86/time.hpp"
+#include "hv/boot/command_line.hpp"
+#include "hv/boot/multiboot.hpp"
+#include "hv/build_info.hpp"
+#include "hv/console.hpp"
+#include "hv/memory/address_space.hpp"
+#include "hv/memory/layout.hpp"
+#include "hv/memory/physical_memory.hpp"
+#include "hv/panic.hpp"
+#include "hv/percpu.hpp"
+#include "hv/shutdown.hpp"
+#include "hv/symbols.hpp"
+
+extern "C" {
+struct BootHandoff {
+    relay::u32 magic;
+    relay::u32 info;
+    relay::u32 load_base;
+};
+extern BootHandoff relay_boot_handoff;
+extern relay::u64 early_pml4[512];
+extern char relay_boot_stack[], relay_boot_stack_top[];
+extern char __image_start[], __image_end[];
+extern void (*__init_array_start[])();
+extern void (*__init_array_end[])();
+}
+
+namespace relay {
+
+namespace {
+
+HostPhysAddr image_base;
+BootInfo boot_info;
+CommandLineOptions options;
+acpi::AcpiInfo acpi_info;
+HostPhysRange handover_region;
+
+// IST stacks for the boot CPU until it has stacks of its own.
+alignas(16) u8 boot_ist_stacks[3][4096];
+
+// Physical memory below 4 GiB through the early direct-map alias.
+class EarlyPhysicalMemory final : public PhysicalMemoryReader {
+public:
+    const u8* map(HostPhysAddr address, u64 size) const override {
+        if (address.raw() >= 4 * GiB || size > 4 * GiB - address.raw()) {
+            return nullptr;
+        }
+        return phys_to_virt<const u8>(address);
+    }
+};
+
+[[noreturn]] void boot_failed(const char* what, const Error& error) {
+    log_error("boot failed: {}: {}", what, error.message());
+    system_shutdown(ShutdownStatus::kFailure);
+}
+
+LogLevel to_log_level(CommandLineLogLevel level) { return static_cast<LogLevel>(level); }
+
+void print_boot_information() {
+    log_info("booted by {} via {}", boot_info.bootloader_name().empty() ? "(unnamed loader)" : boot_info.bootloader_name(),
+             boot_info.protocol == BootProtocol::kMultiboot1 ? "multiboot1" : "multiboot2");
+    log_info("image at {}..{} ({} KiB)", boot_info.image.base(),
+             boot_info.image.base() + boot_info.image.size(), boot_info.image.size() / KiB);
+    log_info("command line: '{}'", boot_info.command_line());
+    log_info("memory map ({} entries):", boot_info.memory_region_count);
+    u64 usable = 0;
+    for (usize i = 0; i < boot_info.memory_region_count; ++i) {
+        const MemoryRegion& region = boot_info.memory_map[i];
+        log_info("  {:#014x}-{:#014x} {}", region.base.raw(), region.base.raw() + region.size,
+                 memory_type_name(region.type));
+        if (region.type == MemoryType::kUsable) {
+            usable += region.size;
+        }
+    }
+    log_info("usable memory: {} MiB", usable / MiB);
+    log_info("modules: {}", boot_info.module_count);
+    for (usize i = 0; i < boot_info.module_count; ++i) {
+        const BootModule& module = boot_info.modules[i];
+        log_info("  module {}: {}..{} ({} bytes) '{}'", i, module.range.base(),
+                 module.range.base() + module.range.size(), module.range.size(),
+                 boot_info.module_command_line(i));
+    }
+}
+
+void apply_options() {
+    if (options.console_port != 0x3F8) {
+        console::init(options.console_port);
+    }
+    console::set_level(to_log_level(options.log_level));
+    set_debug_exit_port(options.debug_exit_port);
+}
+
+Status setup_memory() {
+    if (options.handover_fixed) {
+        handover_region = HostPhysRange::unchecked(options.handover_base, options.handover_size);
+    } else {
+        RELAY_TRY_ASSIGN(region, choose_handover_region(boot_info, options.handover_size));
+        handover_region = region;
+    }
+    PhysicalMemoryPlan plan;
+    plan.image = boot_info.image;
+    plan.handover = handover_region;
+    RELAY_TRY(physical_memory_init(boot_info, plan));
+    log_info("handover region: {}..{} ({} MiB, two halves of {} MiB)", handover_region.base(),
+             handover_region.base() + handover_region.size(), handover_region.size() / MiB,
+             handover_region.size() / 2 / MiB);
+    log_info("frames: {} free of {} managed ({} MiB free)", frame_allocator().free_frames(),
+             frame_allocator().managed_frames(),
+             frame_allocator().free_frames() * FrameAllocator::kFrameSize / MiB);
+    return ok_status();
+}
+
+Status setup_acpi() {
+    EarlyPhysicalMemory memory;
+    u8 rsdp[36];
+    usize rsdp_length = 0;
+    HostPhysAddr rsdp_address;
+    RELAY_TRY(acpi::find_rsdp(memory, boot_info, rsdp, &rsdp_length, &rsdp_address));
+    RELAY_TRY(acpi::parse_acpi(memory, rsdp, rsdp_length, &acpi_info));
+    log_info("ACPI: revision {} OEM '{}' via {}, {} tables, {} CPUs, local APIC at {}",
+             acpi_info.revision, acpi_info.oem_id, acpi_info.uses_xsdt ? "XSDT" : "RSDT",
+             acpi_info.table_count, acpi_info.cpu_count, acpi_info.local_apic_address);
+    if (const acpi::TableLocation* ivrs = acpi_info.find("IVRS")) {
+        log_info("ACPI: IVRS (AMD-Vi) at {} ({} bytes)", ivrs->address, ivrs->length);
+    }
+    if (const acpi::TableLocation* dmar = acpi_info.find("DMAR")) {
+        log_info("ACPI: DMAR (VT-d) at {} ({} bytes)", dmar->address, dmar->length);
+    }
+    return ok_status();
+}
+
+[[noreturn]] void call_on_stack(u64 stack_top, void (*function)()) {
+    asm volatile(
+        "mov %0, %%rsp\n"
+        "xor %%ebp, %%ebp\n"
+        "call *%1\n"
+        "ud2\n" ::"r"(stack_top),
+        "r"(function)
+        : "memory");
+    __builtin_unreachable();
+}
+
+// Recurses until the stack runs into its guard page (test_fault=stack-overflow). The
+// volatile limit hides the unbounded recursion from the compiler, which refuses it.
+volatile u64 recursion_limit = ~0ull;
+[[gnu::noinline]] u64 recurse_deeply(u64 depth) {
+    volatile u8 buffer[512];
+    buffer[0] = static_cast<u8>(depth);
+    if (depth >= recursion_limit) {
+        return buffer[0];
+    }
+    return recurse_deeply(depth + 1) + buffer[0];
+}
+
+// Test-only deliberate faults (command line test_fault=...).
+void trigger_test_fault(TestFault fault) {
+    if (fault == TestFault::kNone || fault == TestFault::kApPageFault) {
+        return;
+    }
+    log_warning("test_fault={}: triggering it now", test_fault_name(fault));
+    switch (fault) {
+        case TestFault::kPageFault:
+            (void)*reinterpret_cast<volatile u64*>(0xdead0000ull);
+            break;
+        case TestFault::kGeneralProtection:
+            (void)*reinterpret_cast<volatile u64*>(0x8000000000000000ull);
+            break;
+        case TestFault::kInvalidOpcode:
+            asm volatile("ud2");
+            break;
+        case TestFault::kDivideError: {
+            u64 zero = 0;
+            asm volatile("xor %%edx, %%edx; mov $1, %%eax; divq %0" ::"r"(zero) : "rax", "rdx");
+            break;
+        }
+        case TestFault::kBreakpoint:
+            asm volatile("int3");
+            break;
+        case TestFault::kPanic:
+            panic("test_fault=panic requested");
+        case TestFault::kStackOverflow:
+            (void)recurse_deeply(0);
+            break;
+        default:
+            break;
+    }
+    log_error("test_fault={} did not fault", test_fault_name(fault));
+}
+
+// Second half of the boot, on the boot CPU's own guarded stack.
+[[noreturn]] void boot_continue() {
+    Status apic = x86::local_apic_map(acpi_info.local_apic_address);
+    if (!apic.ok()) {
+        boot_failed("local APIC", apic.error());
+    }
+    x86::local_apic_enable();
+    u32 bsp_apic_id = x86::local_apic_id();
+    cpu_data(0).apic_id = bsp_apic_id;
+    u64 hz = x86::calibrate_tsc();
+    log_info("TSC: {} MHz (calibrated against the PIT)", hz / 1'000'000);
+
+    cpu_data(0).online.store(true, std::memory_order_release);
+    u32 online = x86::start_application_processors(acpi_info, options.max_cpus);
+    set_cpus_online(online);
+    log_info("cpus online: {}", online);
+
+    trigger_test_fault(options.test_fault);
+    if (options.test_fault == TestFault::kApPageFault) {
+        // The AP faults on its own; give it time to report before we go on.
+        x86::udelay(2'000'000);
+        log_error("test_fault=ap-page-fault: no AP faulted");
+    }
+
+    log_info("no domains to run; shutting down");
+    system_shutdown(ShutdownStatus::kSuccess);
+}
+
+}  // namespace
+
+HostPhysAddr image_phys_base() { return image_base; }
+
+[[noreturn]] void ap_started(PerCpu& cpu) {
+    cpu.online.store(true, std::memory_order_release);
+    if (options.test_fault == TestFault::kApPageFault && cpu.index == 1) {
+        (void)*reinterpret_cast<volatile u64*>(0xdead1000ull);
+    }
+    for (;;) {
+        x86::enable_and_halt();
+    }
+}
+
+}  // namespace relay
+
+extern "C" [[noreturn]] void relay_boot_main() {
+    using namespace relay;
+    // Global constructors first: they (re)initialise static objects such as the PerCpu
+    // array, so nothing may be stored into those before.
+    for (auto** constructor = __init_array_start; constructor < __init_array_end; ++constructor) {
+        (*constructor)();
+    }
+    image_base = HostPhysAddr(relay_boot_handoff.load_base);
+    // The direct map's first 4 GiB reuse the early identity tables (hv/memory/layout.hpp).
+    early_pml4[256] = early_pml4[0];
+
+    PerCpu& bsp = cpu_data(0);
+    bsp.index = 0;
+    bsp.stack_low = reinterpret_cast<u64>(relay_boot_stack);
+    bsp.stack_high = reinterpret_cast<u64>(relay_boot_stack_top);
+    for (int i = 0; i < 3; ++i) {
+        bsp.tss.ist[i] = reinterpret_cast<u64>(boot_ist_stacks[i] + sizeof(boot_ist_stacks[i]));
+    }
+    install_percpu(bsp);
+    x86::load_gdt_and_tss(bsp.gdt, bsp.tss);
+    x86::build_idt();
+    x86::load_idt();
+    x86::setup_cpu_features();
+    console::init(0x3F8);
+
+    EarlyPhysicalMemory early_memory;
+    u64 image_size = static_cast<u64>(__image_end - __image_start);
+    Status parsed = parse_boot_information(early_memory, relay_boot_handoff.magic,
+                                           HostPhysAddr(relay_boot_handoff.info),
+                                           HostPhysRange::unchecked(image_base, image_size),
+                                           &boot_info);
+    if (!parsed.ok()) {
+        // The console still runs with defaults: say what the loader got wrong.
+        boot_failed("boot information", parsed.error());
+    }
+    CommandLineDiagnostics diagnostics;
+    options = parse_command_line(boot_info.command_line(), &diagnostics);
+    apply_options();
+
+    char id[24];
+    build_id_hex(id, sizeof(id), 8);
+    log_info("Relay hypervisor {} (build {}), {} symbols", kRelayVersion, id, symbol_count());
+    for (usize i = 0; i < diagnostics.count; ++i) {
+        log_warning("command line: {}", diagnostics.messages[i]);
+    }
+    if (diagnostics.dropped > 0) {
+        log_warning("command line: {} more problems not shown", diagnostics.dropped);
+    }
+    print_boot_information();
+
+    Status memory = setup_memory();
+    if (!memory.ok()) {
+        boot_failed("physical memory", memory.error());
+    }
+    Status acpi = setup_acpi();
+    if (!acpi.ok()) {
+        boot_failed("ACPI", acpi.error());
+    }
+    Status space = hypervisor_address_space().build(boot_info);
+    if (!space.ok()) {
+        boot_failed("address space", space.error());
+    }
+    hypervisor_address_space().activate();
+
+    Status stacks = x86::prepare_cpu(0, 0);
+    if (!stacks.ok()) {
+        boot_failed("boot CPU stacks", stacks.error());
+    }
+    // The TSS now names the new IST stacks; reload it (busy bit: rebuild the descriptor).
+    x86::load_gdt_and_tss(bsp.gdt, bsp.tss);
+    call_on_stack(bsp.stack_high, boot_continue);
+}
