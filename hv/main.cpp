@@ -100,7 +100,6 @@ void apply_options() {
         console::init(options.console_port);
     }
     console::set_level(to_log_level(options.log_level));
-    set_debug_exit_port(options.debug_exit_port);
 }
 
 Status setup_memory() {
@@ -293,6 +292,10 @@ extern "C" [[noreturn]] void relay_boot_main() {
         log_warning("command line: {} more problems not shown", diagnostics.dropped);
     }
     print_boot_information();
+    if (probe_debug_exit(options.debug_exit_port)) {
+        log_info("isa-debug-exit device at port {:#x}: shutdown ends the emulator",
+                 options.debug_exit_port);
+    }
 
     Status memory = setup_memory();
     if (!memory.ok()) {

@@ -9,7 +9,13 @@ namespace {
 u16 debug_exit_port = 0;
 }
 
-void set_debug_exit_port(u16 port) { debug_exit_port = port; }
+bool probe_debug_exit(u16 port) {
+    debug_exit_port = 0;
+    if (port != 0 && x86::inb(port) != 0xFF) {
+        debug_exit_port = port;
+    }
+    return debug_exit_port != 0;
+}
 
 void system_shutdown(ShutdownStatus status) {
     const char* what = status == ShutdownStatus::kSuccess   ? "success"

@@ -12,8 +12,9 @@ enum class ShutdownStatus : u8 {
     kPanic = 0x12,    // 37: the hypervisor panicked (exception, broken invariant)
 };
 
-// Port of the isa-debug-exit device, or 0 when none is configured.
-void set_debug_exit_port(u16 port);
+// Probes for QEMU's isa-debug-exit device at `port` (0 = do not use one). An absent
+// ISA port reads as all ones; the device reads as zero. Returns whether it is present.
+bool probe_debug_exit(u16 port);
 
 [[noreturn]] void system_shutdown(ShutdownStatus status);
 

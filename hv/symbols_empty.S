@@ -1,5 +1,5 @@
 /* The first-stage link's symbol table: empty (hv/symbols.hpp explains the two links). */
-    .section .relay_symbols, "a"
+    .section .hv_symbols, "a"
     .balign 16
     .globl relay_symbol_table
 relay_symbol_table:

@@ -1,0 +1,104 @@
+"""Support for Relay's QEMU integration tests.
+
+Each test boots the real image under QEMU TCG with a timeout. The full console log of
+every boot is kept in the test's undeclared outputs (bazel-testlogs/.../outputs.zip), and
+a failing test prints the log's tail.
+"""
+
+import os
+import re
+import sys
+import tempfile
+import unittest
+
+import relay_qemu
+
+
+def runfile(path):
+    """Path of a workspace-relative file in the test's runfiles."""
+    for root in (os.environ.get("TEST_SRCDIR"), os.environ.get("RUNFILES_DIR")):
+        if root:
+            candidate = os.path.join(root, "relay", path)
+            if os.path.exists(candidate):
+                return candidate
+    if os.path.exists(path):
+        return path
+    raise FileNotFoundError(path)
+
+
+def output_dir():
+    directory = os.environ.get("TEST_UNDECLARED_OUTPUTS_DIR") or tempfile.mkdtemp()
+    os.makedirs(directory, exist_ok=True)
+    return directory
+
+
+class RelayTestCase(unittest.TestCase):
+    """Boots Relay and offers assertions on its console."""
+
+    image = None
+    timeout = 90
+
+    @classmethod
+    def setUpClass(cls):
+        cls.image = runfile("hv/relay.elf")
+
+    def setUp(self):
+        self._machines = []
+        self.work_dir = tempfile.mkdtemp(dir=os.environ.get("TEST_TMPDIR"))
+
+    def tearDown(self):
+        failed = self._outcome_failed()
+        for machine in self._machines:
+            machine.close()
+            if failed:
+                with open(machine.log_path) as log:
+                    lines = log.read().splitlines()
+                sys.stderr.write("\n---- console of %s (last 60 lines; full log: %s) ----\n"
+                                 % (self.id(), machine.log_path))
+                sys.stderr.write("\n".join(lines[-60:]) + "\n")
+
+    def _outcome_failed(self):
+        outcome = getattr(self, "_outcome", None)
+        if outcome is None:
+            return False
+        result = getattr(outcome, "result", None)
+        if result is not None:
+            for test, _ in result.failures + result.errors:
+                if test is self:
+                    return True
+            return False
+        errors = getattr(outcome, "errors", [])
+        return any(error for _, error in errors)
+
+    def boot(self, command_line="", modules=(), smp=2, memory="512M", iso=False, devices=(),
+             name=None):
+        """Starts QEMU; returns the running relay_qemu.Qemu."""
+        label = name or re.sub(r"[^A-Za-z0-9_.-]", "_", self.id().split(".")[-1])
+        log_path = os.path.join(output_dir(), "%s-%d.log" % (label, len(self._machines)))
+        args = relay_qemu.qemu_base_args(smp, memory, devices)
+        cwd = None
+        if iso:
+            iso_path = os.path.join(self.work_dir, "relay.iso")
+            relay_qemu.make_grub_iso(self.image, command_line, modules, iso_path,
+                                     work_dir=self.work_dir)
+            args += ["-cdrom", iso_path, "-boot", "d"]
+        else:
+            boot_args, cwd = relay_qemu.multiboot1_args(self.image, command_line, modules,
+                                                        self.work_dir)
+            args += boot_args
+        machine = relay_qemu.Qemu(args, log_path, timeout=self.timeout, cwd=cwd)
+        self._machines.append(machine)
+        return machine
+
+    def expect_line(self, machine, pattern, timeout=None, start=0):
+        try:
+            return machine.wait_for(pattern, timeout, start)
+        except TimeoutError as error:
+            self.fail(str(error))
+
+    def expect_exit(self, machine, status, timeout=None):
+        try:
+            actual = machine.wait_exit(timeout)
+        except TimeoutError as error:
+            self.fail(str(error))
+        self.assertEqual(actual, status, "QEMU exit status (33 success, 35 failure, 37 panic)")

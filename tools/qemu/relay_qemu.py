@@ -1,0 +1,225 @@
+"""Boots Relay under QEMU (TCG) for ./relay run and the integration tests.
+
+One place knows how to turn "an image, a hypervisor command line and a list of boot
+modules" into a QEMU invocation, for both boot paths:
+  * multiboot1 through QEMU's -kernel/-initrd loader;
+  * multiboot2 through a GRUB rescue ISO made with grub-mkrescue.
+Module command lines are "NAME ARGS" on both paths (docs/boot.md).
+
+QEMU always runs under a timeout, its serial console is captured to a log file that
+tests keep on failure, and only the process started here is ever stopped.
+"""
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+
+# QEMU exit statuses produced by Relay through isa-debug-exit (hv/shutdown.hpp).
+EXIT_SUCCESS = 33
+EXIT_FAILURE = 35
+EXIT_PANIC = 37
+
+DEBUG_EXIT_DEVICE = "isa-debug-exit,iobase=0xf4,iosize=0x04"
+
+
+class Module:
+    """A boot module: a file and the arguments after its name on the command line."""
+
+    def __init__(self, path, args="", name=None):
+        self.path = path
+        self.args = args
+        self.name = name or os.path.basename(path)
+
+    def command_line(self):
+        return (self.name + " " + self.args).strip()
+
+
+def qemu_base_args(smp=2, memory="512M", extra_devices=()):
+    args = [
+        "qemu-system-x86_64",
+        "-machine", "q35",
+        "-accel", "tcg",
+        "-cpu", "EPYC",
+        "-smp", str(smp),
+        "-m", str(memory),
+        "-display", "none",
+        "-no-reboot",
+        "-device", DEBUG_EXIT_DEVICE,
+    ]
+    for device in extra_devices:
+        args += ["-device", device]
+    return args
+
+
+def multiboot1_args(image, command_line="", modules=(), work_dir=None):
+    """-kernel/-initrd arguments, and the directory QEMU must run in.
+
+    QEMU's multiboot loader passes "PATH ARGS" as a module's command line. To make that
+    "NAME ARGS" (as on the GRUB path), each module is linked under its name into a
+    directory and QEMU runs there with bare names. QEMU splits -initrd on commas; a comma
+    inside an argument is doubled.
+    """
+    directory = tempfile.mkdtemp(prefix="relay-mb1-", dir=work_dir)
+    args = ["-kernel", os.path.abspath(image)]
+    if command_line:
+        args += ["-append", command_line]
+    if modules:
+        entries = []
+        for index, module in enumerate(modules):
+            if "/" in module.name or "," in module.name or " " in module.name:
+                raise ValueError("module name %r must be a plain file name" % module.name)
+            link = os.path.join(directory, module.name)
+            if os.path.lexists(link):
+                raise ValueError("two modules named %r" % module.name)
+            os.symlink(os.path.abspath(module.path), link)
+            entry = module.command_line()
+            entries.append(entry.replace(",", ",,"))
+        args += ["-initrd", ",".join(entries)]
+    return args, directory
+
+
+def make_grub_iso(image, command_line, modules, out_path, work_dir=None):
+    """Builds a BIOS GRUB ISO booting `image` with multiboot2 and the modules."""
+    staging = tempfile.mkdtemp(prefix="relay-iso-", dir=work_dir)
+    try:
+        boot = os.path.join(staging, "boot")
+        os.makedirs(os.path.join(boot, "grub"))
+        shutil.copy(image, os.path.join(boot, "relay.elf"))
+        lines = [
+            "serial --unit=0 --speed=115200",
+            "terminal_input serial",
+            "terminal_output serial",
+            "set timeout=0",
+            'menuentry "Relay" {',
+            "    multiboot2 /boot/relay.elf " + command_line,
+        ]
+        for index, module in enumerate(modules):
+            target = "module%d-%s" % (index, re.sub(r"[^A-Za-z0-9._-]", "_", module.name))
+            shutil.copy(module.path, os.path.join(boot, target))
+            # GRUB passes the words after the path; repeat NAME so the command line reads
+            # "NAME ARGS" as on the multiboot1 path.
+            lines.append("    module2 /boot/%s %s" % (target, module.command_line()))
+        lines.append("}")
+        with open(os.path.join(boot, "grub", "grub.cfg"), "w") as cfg:
+            cfg.write("\n".join(lines) + "\n")
+        result = subprocess.run(
+            ["grub-mkrescue", "-o", out_path, staging],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if result.returncode != 0:
+            raise RuntimeError("grub-mkrescue failed:\n" + result.stdout)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_path
+
+
+class Qemu:
+    """A running QEMU whose serial console is logged to a file and scanned for lines."""
+
+    def __init__(self, args, log_path, timeout=120, echo=False, cwd=None):
+        self.log_path = log_path
+        self.timeout = timeout
+        self._lines = []
+        self._condition = threading.Condition()
+        self._echo = echo
+        self._log = open(log_path, "w", buffering=1)
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            args + ["-serial", "stdio"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, cwd=cwd)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self._stderr = []
+        self._err_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._err_reader.start()
+
+    def _read(self):
+        for raw in iter(self.process.stdout.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            # GRUB's terminal escapes are noise in logs and assertions.
+            line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)
+            self._log.write(line + "\n")
+            if self._echo:
+                print(line, flush=True)
+            with self._condition:
+                self._lines.append(line)
+                self._condition.notify_all()
+        with self._condition:
+            self._condition.notify_all()
+
+    def _read_stderr(self):
+        for raw in iter(self.process.stderr.readline, b""):
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if "TCG doesn't support requested feature" in line:
+                continue  # -cpu EPYC lists features TCG lacks; harmless
+            self._stderr.append(line)
+            self._log.write("[qemu] " + line + "\n")
+
+    def lines(self):
+        with self._condition:
+            return list(self._lines)
+
+    def output(self):
+        return "\n".join(self.lines())
+
+    def wait_for(self, pattern, timeout=None, start=0):
+        """Waits until a console line at index >= start matches `pattern` (a regex).
+        Returns (index, match); raises TimeoutError with the tail of the log."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + (timeout if timeout is not None else self.timeout)
+        index = start
+        with self._condition:
+            while True:
+                while index < len(self._lines):
+                    match = regex.search(self._lines[index])
+                    if match:
+                        return index, match
+                    index += 1
+                if self.process.poll() is not None and not self._reader.is_alive():
+                    raise TimeoutError("QEMU exited (status %s) before /%s/ appeared; log: %s"
+                                       % (self.process.returncode, pattern, self.log_path))
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("no line matching /%s/ within the timeout; log: %s"
+                                       % (pattern, self.log_path))
+                self._condition.wait(min(remaining, 0.5))
+
+    def wait_exit(self, timeout=None):
+        """Waits for QEMU to exit; returns its status (Relay's via isa-debug-exit)."""
+        if timeout is None:
+            remaining = self.timeout - (time.monotonic() - self.started)
+        else:
+            remaining = timeout
+        try:
+            status = self.process.wait(timeout=max(remaining, 0.1))
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise TimeoutError("QEMU did not exit within the timeout; log: %s" % self.log_path)
+        self._reader.join(timeout=5)
+        self._err_reader.join(timeout=5)
+        return status
+
+    def kill(self):
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.process.wait()
+        self._reader.join(timeout=5)
+
+    def close(self):
+        self.kill()
+        self._log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
