@@ -16,11 +16,17 @@ std::atomic<bool> panic_mode{false};
 
 namespace console {
 
-void init(u16 serial_base) { serial.init(serial_base); }
+void init(u16 serial_base) {
+    serial.init(serial_base);
+}
 
-void set_level(LogLevel level) { current_level.store(level, std::memory_order_relaxed); }
+void set_level(LogLevel level) {
+    current_level.store(level, std::memory_order_relaxed);
+}
 
-LogLevel level() { return current_level.load(std::memory_order_relaxed); }
+LogLevel level() {
+    return current_level.load(std::memory_order_relaxed);
+}
 
 void write_line(std::string_view prefix, std::string_view text) {
     if (panic_mode.load(std::memory_order_relaxed)) {
@@ -35,9 +41,13 @@ void write_line(std::string_view prefix, std::string_view text) {
     serial.write("\n", 1);
 }
 
-void write_emergency(std::string_view text) { serial.write(text.data(), text.size()); }
+void write_emergency(std::string_view text) {
+    serial.write(text.data(), text.size());
+}
 
-void enter_panic_mode() { panic_mode.store(true, std::memory_order_relaxed); }
+void enter_panic_mode() {
+    panic_mode.store(true, std::memory_order_relaxed);
+}
 
 }  // namespace console
 

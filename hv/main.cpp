@@ -67,10 +67,13 @@ public:
     system_shutdown(ShutdownStatus::kFailure);
 }
 
-LogLevel to_log_level(CommandLineLogLevel level) { return static_cast<LogLevel>(level); }
+LogLevel to_log_level(CommandLineLogLevel level) {
+    return static_cast<LogLevel>(level);
+}
 
 void print_boot_information() {
-    log_info("booted by {} via {}", boot_info.bootloader_name().empty() ? "(unnamed loader)" : boot_info.bootloader_name(),
+    log_info("booted by {} via {}",
+             boot_info.bootloader_name().empty() ? "(unnamed loader)" : boot_info.bootloader_name(),
              boot_info.protocol == BootProtocol::kMultiboot1 ? "multiboot1" : "multiboot2");
     log_info("image at {}..{} ({} KiB)", boot_info.image.base(),
              boot_info.image.base() + boot_info.image.size(), boot_info.image.size() / KiB);
@@ -229,7 +232,9 @@ void trigger_test_fault(TestFault fault) {
 
 }  // namespace
 
-HostPhysAddr image_phys_base() { return image_base; }
+HostPhysAddr image_phys_base() {
+    return image_base;
+}
 
 [[noreturn]] void ap_started(PerCpu& cpu) {
     cpu.online.store(true, std::memory_order_release);
@@ -270,10 +275,9 @@ extern "C" [[noreturn]] void relay_boot_main() {
 
     EarlyPhysicalMemory early_memory;
     u64 image_size = static_cast<u64>(__image_end - __image_start);
-    Status parsed = parse_boot_information(early_memory, relay_boot_handoff.magic,
-                                           HostPhysAddr(relay_boot_handoff.info),
-                                           HostPhysRange::unchecked(image_base, image_size),
-                                           &boot_info);
+    Status parsed = parse_boot_information(
+        early_memory, relay_boot_handoff.magic, HostPhysAddr(relay_boot_handoff.info),
+        HostPhysRange::unchecked(image_base, image_size), &boot_info);
     if (!parsed.ok()) {
         // The console still runs with defaults: say what the loader got wrong.
         boot_failed("boot information", parsed.error());

@@ -15,7 +15,9 @@ namespace {
 std::atomic<bool> panicking{false};
 }
 
-bool panic_in_progress() { return panicking.load(std::memory_order_relaxed); }
+bool panic_in_progress() {
+    return panicking.load(std::memory_order_relaxed);
+}
 
 void panic_with_message(const char* message) {
     x86::interrupts_disable();

@@ -15,7 +15,7 @@ struct PerCpu {
     PerCpu* self = nullptr;  // must stay first: %gs:0
     u32 index = 0;           // 0 = bootstrap processor
     u32 apic_id = 0;
-    u64 stack_low = 0;   // current kernel stack, for stack-trace bounds
+    u64 stack_low = 0;  // current kernel stack, for stack-trace bounds
     u64 stack_high = 0;
     u64 ist_stack_top[3] = {};
     std::atomic<bool> online{false};

@@ -27,9 +27,7 @@ public:
     constexpr auto operator<=>(const Address&) const = default;
 
     constexpr bool is_aligned(u64 alignment) const { return (value_ & (alignment - 1)) == 0; }
-    constexpr Address align_down(u64 alignment) const {
-        return Address(value_ & ~(alignment - 1));
-    }
+    constexpr Address align_down(u64 alignment) const { return Address(value_ & ~(alignment - 1)); }
 
     // True when adding `offset` does not wrap around.
     constexpr bool can_add(u64 offset) const { return value_ + offset >= value_; }

@@ -9,8 +9,8 @@ namespace relay {
 
 }  // namespace relay
 
-#define RELAY_ASSERT(expression)                                            \
-    ((expression) ? static_cast<void>(0)                                    \
+#define RELAY_ASSERT(expression)         \
+    ((expression) ? static_cast<void>(0) \
                   : ::relay::assertion_failed(#expression, __FILE__, __LINE__))
 
 #if defined(RELAY_HOSTED)

@@ -28,8 +28,8 @@ struct FormatArg {
 // Conversions for built-in types. User types provide `FormatArg format_arg(const T&)`
 // in their namespace (found by argument-dependent lookup).
 template <typename T>
-    requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>)
-FormatArg format_arg(T value) {
+requires(std::is_integral_v<T> && !std::is_same_v<T, bool> && !std::is_same_v<T, char>) FormatArg
+    format_arg(T value) {
     FormatArg arg;
     if constexpr (std::is_signed_v<T>) {
         arg.kind = FormatArg::Kind::kSigned;
@@ -42,8 +42,7 @@ FormatArg format_arg(T value) {
 }
 
 template <typename T>
-    requires std::is_enum_v<T>
-FormatArg format_arg(T value) {
+requires std::is_enum_v<T> FormatArg format_arg(T value) {
     return format_arg(static_cast<std::underlying_type_t<T>>(value));
 }
 
@@ -73,7 +72,9 @@ inline FormatArg format_arg(const char* value) {
     return format_arg(value != nullptr ? std::string_view(value) : std::string_view("(null)"));
 }
 
-inline FormatArg format_arg(char* value) { return format_arg(static_cast<const char*>(value)); }
+inline FormatArg format_arg(char* value) {
+    return format_arg(static_cast<const char*>(value));
+}
 
 inline FormatArg format_arg(const void* value) {
     FormatArg arg;

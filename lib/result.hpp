@@ -143,26 +143,28 @@ private:
     bool failed_ = false;
 };
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+    return Status();
+}
 
 }  // namespace relay
 
 // Propagates an error from an expression yielding Status or Result<T>.
-#define RELAY_TRY(expression)                   \
-    do {                                        \
-        auto relay_try_result_ = (expression);  \
-        if (!relay_try_result_.ok()) {          \
-            return relay_try_result_.error();   \
-        }                                       \
+#define RELAY_TRY(expression)                  \
+    do {                                       \
+        auto relay_try_result_ = (expression); \
+        if (!relay_try_result_.ok()) {         \
+            return relay_try_result_.error();  \
+        }                                      \
     } while (0)
 
 #define RELAY_CONCAT_INNER(a, b) a##b
 #define RELAY_CONCAT(a, b) RELAY_CONCAT_INNER(a, b)
 
 // Declares `name` from a Result<T> expression or returns its error.
-#define RELAY_TRY_ASSIGN(name, expression)                                      \
-    auto RELAY_CONCAT(relay_result_, __LINE__) = (expression);                   \
-    if (!RELAY_CONCAT(relay_result_, __LINE__).ok()) {                           \
-        return RELAY_CONCAT(relay_result_, __LINE__).error();                    \
-    }                                                                            \
+#define RELAY_TRY_ASSIGN(name, expression)                     \
+    auto RELAY_CONCAT(relay_result_, __LINE__) = (expression); \
+    if (!RELAY_CONCAT(relay_result_, __LINE__).ok()) {         \
+        return RELAY_CONCAT(relay_result_, __LINE__).error();  \
+    }                                                          \
     auto name = std::move(RELAY_CONCAT(relay_result_, __LINE__).value())

@@ -10,8 +10,9 @@ namespace relay {
 
 // text[position..], empty when position is past the end.
 constexpr std::string_view suffix_from(std::string_view text, usize position) {
-    return position >= text.size() ? std::string_view()
-                                   : std::string_view(text.data() + position, text.size() - position);
+    return position >= text.size()
+               ? std::string_view()
+               : std::string_view(text.data() + position, text.size() - position);
 }
 
 // text[0..min(length, size)).

@@ -26,11 +26,15 @@ inline constexpr u64 kPageSize4K = 4 * KiB;
 inline constexpr u64 kPageSize2M = 2 * MiB;
 inline constexpr u64 kPageSize1G = 1 * GiB;
 
-constexpr bool is_power_of_two(u64 value) { return value != 0 && (value & (value - 1)) == 0; }
+constexpr bool is_power_of_two(u64 value) {
+    return value != 0 && (value & (value - 1)) == 0;
+}
 
 // Rounds down/up to a power-of-two alignment. align_up reports overflow by returning
 // false; callers that cannot overflow by construction use align_up_unchecked.
-constexpr u64 align_down(u64 value, u64 alignment) { return value & ~(alignment - 1); }
+constexpr u64 align_down(u64 value, u64 alignment) {
+    return value & ~(alignment - 1);
+}
 constexpr u64 align_up_unchecked(u64 value, u64 alignment) {
     return (value + alignment - 1) & ~(alignment - 1);
 }
@@ -42,7 +46,9 @@ constexpr bool align_up(u64 value, u64 alignment, u64* out) {
     *out = sum & ~(alignment - 1);
     return true;
 }
-constexpr bool is_aligned(u64 value, u64 alignment) { return (value & (alignment - 1)) == 0; }
+constexpr bool is_aligned(u64 value, u64 alignment) {
+    return (value & (alignment - 1)) == 0;
+}
 
 template <typename T, usize N>
 constexpr usize array_size(const T (&)[N]) {

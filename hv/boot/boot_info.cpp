@@ -27,8 +27,8 @@ Status BootInfo::store_string(std::string_view text, u32* offset, u32* length) {
     }
     // One byte more for a terminating NUL, so pool strings can also be used as C strings.
     if (text.size() + 1 > kStringPoolCapacity - string_pool_used_) {
-        return make_error(ErrorCode::kOutOfMemory,
-                          "boot strings exceed the {}-byte string pool", kStringPoolCapacity);
+        return make_error(ErrorCode::kOutOfMemory, "boot strings exceed the {}-byte string pool",
+                          kStringPoolCapacity);
     }
     for (usize i = 0; i < text.size(); ++i) {
         string_pool_[string_pool_used_ + i] = text[i];
@@ -64,8 +64,7 @@ Status BootInfo::add_module(HostPhysAddr start, u64 size, std::string_view comma
     }
     BootModule& module = modules[module_count];
     module.range = range;
-    RELAY_TRY(store_string(command_line, &module.command_line_offset,
-                           &module.command_line_length));
+    RELAY_TRY(store_string(command_line, &module.command_line_offset, &module.command_line_length));
     ++module_count;
     return ok_status();
 }
@@ -87,9 +86,8 @@ Status BootInfo::validate() const {
         for (usize j = 0; j < i; ++j) {
             if (range.overlaps(modules[j].range)) {
                 return make_error(ErrorCode::kCorrupt,
-                                  "module {} ({}..{}) overlaps module {} ({}..{})", i,
-                                  range.base(), range.base() + range.size(), j,
-                                  modules[j].range.base(),
+                                  "module {} ({}..{}) overlaps module {} ({}..{})", i, range.base(),
+                                  range.base() + range.size(), j, modules[j].range.base(),
                                   modules[j].range.base() + modules[j].range.size());
             }
         }

@@ -63,7 +63,9 @@ public:
     bool has_load_base = false;
     HostPhysAddr load_base;
 
-    std::string_view command_line() const { return string_at(command_line_offset_, command_line_length_); }
+    std::string_view command_line() const {
+        return string_at(command_line_offset_, command_line_length_);
+    }
     std::string_view bootloader_name() const {
         return string_at(bootloader_name_offset_, bootloader_name_length_);
     }

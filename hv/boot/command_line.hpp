@@ -38,7 +38,7 @@ struct CommandLineOptions {
     u64 handover_size = kDefaultHandoverSize;
     bool handover_fixed = false;  // handover=SIZE@ADDRESS: place it exactly there
     HostPhysAddr handover_base;
-    u32 max_cpus = 0;  // 0: every CPU ACPI reports
+    u32 max_cpus = 0;            // 0: every CPU ACPI reports
     u16 debug_exit_port = 0xF4;  // isa-debug-exit probe port; 0 disables
     TestFault test_fault = TestFault::kNone;
 };

@@ -82,8 +82,8 @@ Status parse_memory_map(const PhysicalMemoryReader& memory, const u8* info, Boot
         u32 entry_size = read_u32(map + offset);
         if (entry_size < kMemoryMapEntryMinimum || entry_size > length - offset - 4) {
             return make_error(ErrorCode::kTruncated,
-                              "multiboot1 memory map entry {} has size {} ({} bytes remain)",
-                              index, entry_size, length - offset - 4);
+                              "multiboot1 memory map entry {} has size {} ({} bytes remain)", index,
+                              entry_size, length - offset - 4);
         }
         const u8* entry = map + offset + 4;
         u64 base = read_u64(entry);
@@ -103,8 +103,9 @@ Status parse_modules(const PhysicalMemoryReader& memory, const u8* info, BootInf
     u32 count = read_u32(info + kOffsetModulesCount);
     HostPhysAddr address(read_u32(info + kOffsetModulesAddress));
     if (count > BootInfo::kMaxModules) {
-        return make_error(ErrorCode::kOutOfRange, "multiboot1 mods_count {} exceeds the limit of {}",
-                          count, BootInfo::kMaxModules);
+        return make_error(ErrorCode::kOutOfRange,
+                          "multiboot1 mods_count {} exceeds the limit of {}", count,
+                          BootInfo::kMaxModules);
     }
     const u8* entries = memory.map(address, count * kModuleEntrySize);
     if (count > 0 && entries == nullptr) {
@@ -143,8 +144,8 @@ Status parse_multiboot1(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
     out->image = image;
     const u8* info = memory.map(info_address, kInfoSize);
     if (info == nullptr) {
-        return make_error(ErrorCode::kOutOfRange,
-                          "multiboot1 information at {} is not accessible", info_address);
+        return make_error(ErrorCode::kOutOfRange, "multiboot1 information at {} is not accessible",
+                          info_address);
     }
     out->info_structure = HostPhysRange::unchecked(info_address, kInfoSize);
     u32 flags = read_u32(info);

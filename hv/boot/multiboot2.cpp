@@ -53,7 +53,7 @@ MemoryType memory_type_from(u32 raw) {
 struct Tag {
     u32 type;
     u32 size;
-    u64 offset;  // from the start of the information
+    u64 offset;      // from the start of the information
     const u8* data;  // tag start
 };
 
@@ -131,13 +131,13 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
     out->protocol = BootProtocol::kMultiboot2;
     out->image = image;
     if (!info_address.is_aligned(8)) {
-        return make_error(ErrorCode::kCorrupt,
-                          "multiboot2 information at {} is not 8-byte aligned", info_address);
+        return make_error(ErrorCode::kCorrupt, "multiboot2 information at {} is not 8-byte aligned",
+                          info_address);
     }
     const u8* header = memory.map(info_address, kHeaderSize);
     if (header == nullptr) {
-        return make_error(ErrorCode::kOutOfRange,
-                          "multiboot2 information at {} is not accessible", info_address);
+        return make_error(ErrorCode::kOutOfRange, "multiboot2 information at {} is not accessible",
+                          info_address);
     }
     u32 total_size = read_u32(header);
     if (total_size < kHeaderSize + kTagHeaderSize) {
@@ -152,8 +152,8 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
     const u8* info = memory.map(info_address, total_size);
     if (info == nullptr) {
         return make_error(ErrorCode::kOutOfRange,
-                          "multiboot2 information at {} ({} bytes) is not accessible",
-                          info_address, total_size);
+                          "multiboot2 information at {} ({} bytes) is not accessible", info_address,
+                          total_size);
     }
     out->info_structure = HostPhysRange::unchecked(info_address, total_size);
 
@@ -283,8 +283,8 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
                               "multiboot2 information has neither a memory map nor basic memory "
                               "information");
         }
-        RELAY_TRY(out->add_memory_region(HostPhysAddr(0), basic_lower_kib * KiB,
-                                         MemoryType::kUsable));
+        RELAY_TRY(
+            out->add_memory_region(HostPhysAddr(0), basic_lower_kib * KiB, MemoryType::kUsable));
         RELAY_TRY(out->add_memory_region(HostPhysAddr(1 * MiB), basic_upper_kib * KiB,
                                          MemoryType::kUsable));
     }

@@ -7,10 +7,14 @@
 
 extern "C" {
 
-void __cxa_pure_virtual() { relay::panic("pure virtual function called"); }
+void __cxa_pure_virtual() {
+    relay::panic("pure virtual function called");
+}
 
 // Global destructors never run (-fno-use-cxa-atexit routes registrations here).
-int atexit(void (*)()) { return 0; }
+int atexit(void (*)()) {
+    return 0;
+}
 
 void* __dso_handle = nullptr;
 
@@ -22,11 +26,21 @@ void* operator new(std::size_t size) {
 void* operator new[](std::size_t size) {
     relay::panic("hidden heap allocation of {} bytes from {}", size, __builtin_return_address(0));
 }
-void operator delete(void*) noexcept { relay::panic("operator delete called"); }
-void operator delete[](void*) noexcept { relay::panic("operator delete[] called"); }
-void operator delete(void*, std::size_t) noexcept { relay::panic("operator delete called"); }
-void operator delete[](void*, std::size_t) noexcept { relay::panic("operator delete[] called"); }
-void operator delete(void*, std::align_val_t) noexcept { relay::panic("operator delete called"); }
+void operator delete(void*) noexcept {
+    relay::panic("operator delete called");
+}
+void operator delete[](void*) noexcept {
+    relay::panic("operator delete[] called");
+}
+void operator delete(void*, std::size_t) noexcept {
+    relay::panic("operator delete called");
+}
+void operator delete[](void*, std::size_t) noexcept {
+    relay::panic("operator delete[] called");
+}
+void operator delete(void*, std::align_val_t) noexcept {
+    relay::panic("operator delete called");
+}
 void operator delete(void*, std::size_t, std::align_val_t) noexcept {
     relay::panic("operator delete called");
 }

@@ -85,7 +85,9 @@ int strncmp(const char* a, const char* b, size_t count) {
     return 0;
 }
 
-int strcmp(const char* a, const char* b) { return strncmp(a, b, ~static_cast<size_t>(0)); }
+int strcmp(const char* a, const char* b) {
+    return strncmp(a, b, ~static_cast<size_t>(0));
+}
 
 char* strchr(const char* s, int c) {
     for (;; ++s) {

@@ -15,7 +15,9 @@ HypervisorAddressSpace kernel_space;
 Spinlock mmio_lock;
 }  // namespace
 
-HypervisorAddressSpace& hypervisor_address_space() { return kernel_space; }
+HypervisorAddressSpace& hypervisor_address_space() {
+    return kernel_space;
+}
 
 Result<HostPhysAddr> HypervisorTableMemory::allocate_table() {
     // Below 4 GiB: the early map reaches it, and a root there fits a 32-bit CR3 load.
@@ -73,8 +75,9 @@ Status HypervisorAddressSpace::map_image() {
         attributes.write = section.write;
         attributes.execute = section.execute;
         attributes.global = true;
-        Status status = table_.map(HvVirtAddr(start), image_virt_to_phys(reinterpret_cast<void*>(start)),
-                                   end - start, attributes, kPageSize4K);
+        Status status =
+            table_.map(HvVirtAddr(start), image_virt_to_phys(reinterpret_cast<void*>(start)),
+                       end - start, attributes, kPageSize4K);
         if (!status.ok()) {
             return status.error().prefix("mapping image {}: ", section.name);
         }
@@ -142,7 +145,9 @@ Status HypervisorAddressSpace::map_direct(const BootInfo& boot) {
     return ok_status();
 }
 
-void HypervisorAddressSpace::activate() const { x86::write_cr3(table_.root().raw()); }
+void HypervisorAddressSpace::activate() const {
+    x86::write_cr3(table_.root().raw());
+}
 
 Result<HvVirtAddr> HypervisorAddressSpace::map_mmio(HostPhysAddr base, u64 size) {
     SpinlockGuard guard(mmio_lock);
@@ -197,11 +202,13 @@ Result<HostPhysAddr> HypervisorAddressSpace::create_trampoline_space(HostPhysAdd
     PageAttributes attributes;
     attributes.write = true;
     attributes.execute = true;
-    RELAY_TRY(space.map(HvVirtAddr(trampoline_page.raw()), trampoline_page, kPageSize4K, attributes));
+    RELAY_TRY(
+        space.map(HvVirtAddr(trampoline_page.raw()), trampoline_page, kPageSize4K, attributes));
     return space.root();
 }
 
-void HypervisorAddressSpace::destroy_trampoline_space(HostPhysAddr root, HostPhysAddr trampoline_page) {
+void HypervisorAddressSpace::destroy_trampoline_space(HostPhysAddr root,
+                                                      HostPhysAddr trampoline_page) {
     HypervisorTableMemory memory;
     HypervisorPageTable space(memory, root);
     Status status = space.unmap(HvVirtAddr(trampoline_page.raw()), kPageSize4K);

@@ -183,8 +183,8 @@ Status FrameAllocator::free(HostPhysAddr address, u32 order) {
                           address, order);
     }
     if (touches_reserved(HostPhysRange::unchecked(address, count * kFrameSize))) {
-        return make_error(ErrorCode::kPermissionDenied, "free of {} (order {}) touches a reserved range",
-                          address, order);
+        return make_error(ErrorCode::kPermissionDenied,
+                          "free of {} (order {}) touches a reserved range", address, order);
     }
     for (u64 frame = first; frame < first + count; ++frame) {
         if (bit(frame)) {

@@ -38,8 +38,8 @@ inline constexpr usize kEntries = 512;
 }  // namespace pte
 
 enum class CacheMode : u8 {
-    kWriteBack,   // RAM
-    kUncached,    // MMIO (PCD|PWT: UC with the default PAT)
+    kWriteBack,  // RAM
+    kUncached,   // MMIO (PCD|PWT: UC with the default PAT)
 };
 
 struct PageAttributes {
@@ -194,8 +194,8 @@ public:
         attributes.execute = (entry & pte::kNoExecute) == 0;
         attributes.user = (entry & pte::kUser) != 0;
         attributes.global = (entry & pte::kGlobal) != 0;
-        attributes.cache = (entry & pte::kCacheDisable) != 0 ? CacheMode::kUncached
-                                                             : CacheMode::kWriteBack;
+        attributes.cache =
+            (entry & pte::kCacheDisable) != 0 ? CacheMode::kUncached : CacheMode::kWriteBack;
         return attributes;
     }
 
@@ -274,7 +274,8 @@ private:
             u64 entry = memory_->read_entry(table, index);
             if ((entry & pte::kPresent) == 0) {
                 RELAY_TRY_ASSIGN(next, memory_->allocate_table());
-                memory_->write_entry(table, index, next.raw() | entry_bits(attributes, false, false));
+                memory_->write_entry(table, index,
+                                     next.raw() | entry_bits(attributes, false, false));
                 table = next;
                 continue;
             }

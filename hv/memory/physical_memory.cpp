@@ -121,8 +121,8 @@ Status physical_memory_init(const BootInfo& boot, const PhysicalMemoryPlan& plan
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
         if (region.type != MemoryType::kUsable) {
-            RELAY_TRY(allocator.reserve(HostPhysRange::unchecked(region.base, region.size),
-                                        "firmware"));
+            RELAY_TRY(
+                allocator.reserve(HostPhysRange::unchecked(region.base, region.size), "firmware"));
         }
     }
     for (usize i = 0; i < boot.memory_region_count; ++i) {
@@ -144,6 +144,8 @@ Status free_frames(HostPhysAddr address, u32 order) {
     return allocator.free(address, order);
 }
 
-const FrameAllocator& frame_allocator() { return allocator; }
+const FrameAllocator& frame_allocator() {
+    return allocator;
+}
 
 }  // namespace relay

@@ -30,8 +30,12 @@ void fix_checksum(std::vector<u8>& table, usize checksum_offset, usize length) {
     table[checksum_offset] = static_cast<u8>(-sum);
 }
 
-void put_u32(std::vector<u8>& v, usize offset, u32 x) { std::memcpy(v.data() + offset, &x, 4); }
-void put_u64(std::vector<u8>& v, usize offset, u64 x) { std::memcpy(v.data() + offset, &x, 8); }
+void put_u32(std::vector<u8>& v, usize offset, u32 x) {
+    std::memcpy(v.data() + offset, &x, 4);
+}
+void put_u64(std::vector<u8>& v, usize offset, u64 x) {
+    std::memcpy(v.data() + offset, &x, 8);
+}
 
 std::vector<u8> header(const char* signature, usize length) {
     std::vector<u8> t(length, 0);
@@ -118,7 +122,9 @@ struct Machine {
     HostPhysAddr found_at;
 };
 
-std::string message(const Status& s) { return s.error().message(); }
+std::string message(const Status& s) {
+    return s.error().message();
+}
 
 TEST(Acpi, FindsCpusAndIvrsThroughXsdt) {
     Machine m;

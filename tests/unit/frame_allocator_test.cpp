@@ -20,7 +20,9 @@ struct Fixture {
     FrameAllocator allocator;
 };
 
-HostPhysRange range(u64 base, u64 size) { return HostPhysRange::unchecked(HostPhysAddr(base), size); }
+HostPhysRange range(u64 base, u64 size) {
+    return HostPhysRange::unchecked(HostPhysAddr(base), size);
+}
 
 TEST(FrameAllocator, StartsEmptyAndCountsUsableFrames) {
     Fixture f(64 * MiB);
@@ -78,9 +80,9 @@ TEST(FrameAllocator, RefusesDoubleFreeReservedAndMisaligned) {
     Status reserved = f.allocator.free(HostPhysAddr(0x300000), 0);
     ASSERT_FALSE(reserved.ok());
     EXPECT_EQ(reserved.error().code(), ErrorCode::kPermissionDenied);
-    EXPECT_FALSE(f.allocator.free(HostPhysAddr(0x400000), 9).ok());   // never allocated
-    EXPECT_FALSE(f.allocator.free(HostPhysAddr(0x401000), 1).ok());   // misaligned
-    EXPECT_FALSE(f.allocator.free(HostPhysAddr(1ull << 40), 0).ok()); // beyond memory
+    EXPECT_FALSE(f.allocator.free(HostPhysAddr(0x400000), 9).ok());    // never allocated
+    EXPECT_FALSE(f.allocator.free(HostPhysAddr(0x401000), 1).ok());    // misaligned
+    EXPECT_FALSE(f.allocator.free(HostPhysAddr(1ull << 40), 0).ok());  // beyond memory
 }
 
 TEST(FrameAllocator, BootTimeOperationsRefusedAfterAllocation) {
@@ -192,7 +194,8 @@ TEST(FrameAllocator, PropertyNeverReservedNeverTwice) {
             }
             // Frees of reserved frames are refused and change nothing.
             if (step % 100 == 0) {
-                HostPhysAddr inside = reserved[random() % reserved.size()].base().align_down(kFrame);
+                HostPhysAddr inside =
+                    reserved[random() % reserved.size()].base().align_down(kFrame);
                 if (inside.raw() < limit && !owned.count(inside.raw())) {
                     ASSERT_FALSE(f.allocator.free(inside, 0).ok());
                 }

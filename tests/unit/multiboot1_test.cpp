@@ -69,7 +69,9 @@ public:
     u32 command_line = 0;
 };
 
-std::unique_ptr<BootInfo> fresh() { return std::make_unique<BootInfo>(); }
+std::unique_ptr<BootInfo> fresh() {
+    return std::make_unique<BootInfo>();
+}
 
 TEST(Multiboot1, ParsesQemuLikeInformation) {
     Multiboot1Builder b;
@@ -215,7 +217,8 @@ TEST(Multiboot1, NoMemoryInformationAtAll) {
     auto info = fresh();
     Status status = b.parse(info.get());
     ASSERT_FALSE(status.ok());
-    EXPECT_NE(std::string(status.error().message()).find("neither a memory map"), std::string::npos);
+    EXPECT_NE(std::string(status.error().message()).find("neither a memory map"),
+              std::string::npos);
 }
 
 TEST(Multiboot, StripImagePath) {
@@ -229,8 +232,8 @@ TEST(Multiboot, StripImagePath) {
 TEST(Multiboot, DispatchRejectsUnknownMagic) {
     FakePhysicalMemory memory(0x8000, 0x1000);
     auto info = fresh();
-    Status status = parse_boot_information(memory, 0x12345678, HostPhysAddr(0x8000), kImage,
-                                           info.get());
+    Status status =
+        parse_boot_information(memory, 0x12345678, HostPhysAddr(0x8000), kImage, info.get());
     ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.error().code(), ErrorCode::kBadMagic);
 }

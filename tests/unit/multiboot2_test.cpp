@@ -89,7 +89,9 @@ Status parse(const FakePhysicalMemory& memory, BootInfo* info) {
     return parse_multiboot2(memory, HostPhysAddr(kInfo), kImage, info);
 }
 
-std::string message(const Status& status) { return status.error().message(); }
+std::string message(const Status& status) {
+    return status.error().message();
+}
 
 TEST(Multiboot2, ParsesGrubLikeInformation) {
     Multiboot2Builder b;

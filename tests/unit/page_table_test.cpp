@@ -147,7 +147,8 @@ TEST(PageTable, MapsWithLargestPagesAndTranslates) {
 TEST(PageTable, MaxPageSizeIsHonoured) {
     FakeTableMemory memory;
     auto table = Table::create(memory);
-    ASSERT_TRUE(table->map(HvVirtAddr(kBase), HostPhysAddr(0), kPageSize2M, rw(), kPageSize4K).ok());
+    ASSERT_TRUE(
+        table->map(HvVirtAddr(kBase), HostPhysAddr(0), kPageSize2M, rw(), kPageSize4K).ok());
     EXPECT_EQ(table->translate(HvVirtAddr(kBase + 0x1000))->page_size, kPageSize4K);
 }
 
@@ -171,8 +172,8 @@ TEST(PageTable, FailedAllocationLeavesNothingMapped) {
     auto table = Table::create(memory);
     usize tables_before = memory.live_tables();
     memory.fail_allocations_after(3);  // enough for the first page's tables only... then fail
-    Status status = table->map(HvVirtAddr(kBase), HostPhysAddr(0), kPageSize1G * 2 + 0x1000, rw(),
-                               kPageSize4K);
+    Status status =
+        table->map(HvVirtAddr(kBase), HostPhysAddr(0), kPageSize1G * 2 + 0x1000, rw(), kPageSize4K);
     ASSERT_FALSE(status.ok());
     EXPECT_EQ(status.error().code(), ErrorCode::kOutOfMemory);
     EXPECT_FALSE(translate(*table, kBase).has_value());
@@ -189,14 +190,14 @@ TEST(PageTable, SplittingALargePageIsAtomic) {
     }
     watched.push_back(kBase + 0x3000);
     u64 hole = kBase + 0x3000;
-    expect_atomic(memory, *table, watched,
-                  [&] { ASSERT_TRUE(table->unmap(HvVirtAddr(hole), 0x1000).ok()); },
-                  [&](u64 a) -> std::optional<u64> {
-                      if (a >= hole && a < hole + 0x1000) {
-                          return std::nullopt;
-                      }
-                      return 0x200000 + (a - kBase);
-                  });
+    expect_atomic(
+        memory, *table, watched, [&] { ASSERT_TRUE(table->unmap(HvVirtAddr(hole), 0x1000).ok()); },
+        [&](u64 a) -> std::optional<u64> {
+            if (a >= hole && a < hole + 0x1000) {
+                return std::nullopt;
+            }
+            return 0x200000 + (a - kBase);
+        });
     EXPECT_EQ(table->translate(HvVirtAddr(kBase + 0x4000))->page_size, kPageSize4K);
 }
 
@@ -205,25 +206,27 @@ TEST(PageTable, MappingIsAtomicForOtherAddresses) {
     auto table = Table::create(memory);
     ASSERT_TRUE(table->map(HvVirtAddr(kBase), HostPhysAddr(0x100000), 0x10000, rw()).ok());
     std::vector<u64> watched = {kBase, kBase + 0xf000, kBase + 0x10000, kBase + 0x20000};
-    expect_atomic(memory, *table, watched,
-                  [&] {
-                      ASSERT_TRUE(table->map(HvVirtAddr(kBase + 0x10000), HostPhysAddr(0x900000),
-                                             0x20000, rw())
-                                      .ok());
-                  },
-                  [&](u64 a) -> std::optional<u64> {
-                      if (a < kBase + 0x10000) {
-                          return 0x100000 + (a - kBase);
-                      }
-                      return 0x900000 + (a - kBase - 0x10000);
-                  });
+    expect_atomic(
+        memory, *table, watched,
+        [&] {
+            ASSERT_TRUE(
+                table->map(HvVirtAddr(kBase + 0x10000), HostPhysAddr(0x900000), 0x20000, rw())
+                    .ok());
+        },
+        [&](u64 a) -> std::optional<u64> {
+            if (a < kBase + 0x10000) {
+                return 0x100000 + (a - kBase);
+            }
+            return 0x900000 + (a - kBase - 0x10000);
+        });
 }
 
 TEST(PageTable, UnmapFreesEmptyTables) {
     FakeTableMemory memory;
     auto table = Table::create(memory);
     usize initial = memory.live_tables();
-    ASSERT_TRUE(table->map(HvVirtAddr(kBase + kPageSize1G * 3), HostPhysAddr(0), 0x5000, rw()).ok());
+    ASSERT_TRUE(
+        table->map(HvVirtAddr(kBase + kPageSize1G * 3), HostPhysAddr(0), 0x5000, rw()).ok());
     EXPECT_EQ(memory.live_tables(), initial + 3);
     ASSERT_TRUE(table->unmap(HvVirtAddr(kBase + kPageSize1G * 3), 0x5000).ok());
     EXPECT_EQ(memory.live_tables(), initial);

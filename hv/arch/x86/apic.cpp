@@ -34,8 +34,12 @@ constexpr u32 kIcrAllExcludingSelf = 3u << 18;
 
 volatile u32* registers = nullptr;
 
-u32 read(u32 offset) { return registers[offset / 4]; }
-void write(u32 offset, u32 value) { registers[offset / 4] = value; }
+u32 read(u32 offset) {
+    return registers[offset / 4];
+}
+void write(u32 offset, u32 value) {
+    registers[offset / 4] = value;
+}
 
 bool wait_idle() {
     for (u32 spins = 0; spins < 1000000; ++spins) {
@@ -78,19 +82,29 @@ void local_apic_enable() {
     write(kSpurious, (1u << 8) | kSpuriousVector);
 }
 
-u32 local_apic_id() { return read(kId) >> 24; }
+u32 local_apic_id() {
+    return read(kId) >> 24;
+}
 
-void local_apic_eoi() { write(kEoi, 0); }
+void local_apic_eoi() {
+    write(kEoi, 0);
+}
 
-bool send_init_ipi(u32 apic_id) { return send(apic_id, kIcrDeliveryInit | kIcrLevelAssert); }
+bool send_init_ipi(u32 apic_id) {
+    return send(apic_id, kIcrDeliveryInit | kIcrLevelAssert);
+}
 
 bool send_startup_ipi(u32 apic_id, u8 vector_page) {
     return send(apic_id, kIcrDeliveryStartup | kIcrLevelAssert | vector_page);
 }
 
-bool send_fixed_ipi(u32 apic_id, u8 vector) { return send(apic_id, kIcrLevelAssert | vector); }
+bool send_fixed_ipi(u32 apic_id, u8 vector) {
+    return send(apic_id, kIcrLevelAssert | vector);
+}
 
-bool send_nmi_ipi(u32 apic_id) { return send(apic_id, kIcrDeliveryNmi | kIcrLevelAssert); }
+bool send_nmi_ipi(u32 apic_id) {
+    return send(apic_id, kIcrDeliveryNmi | kIcrLevelAssert);
+}
 
 bool send_nmi_to_others() {
     if (registers == nullptr) {
@@ -116,6 +130,8 @@ void local_apic_timer_stop() {
     write(kTimerInitial, 0);
 }
 
-u32 local_apic_timer_current() { return read(kTimerCurrent); }
+u32 local_apic_timer_current() {
+    return read(kTimerCurrent);
+}
 
 }  // namespace relay::x86

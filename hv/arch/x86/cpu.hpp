@@ -55,7 +55,9 @@ struct CpuidResult {
 
 inline CpuidResult cpuid(u32 leaf, u32 subleaf = 0) {
     CpuidResult r;
-    asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(subleaf));
+    asm volatile("cpuid"
+                 : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+                 : "a"(leaf), "c"(subleaf));
     return r;
 }
 
@@ -66,7 +68,8 @@ inline u64 rdmsr(u32 msr) {
 }
 
 inline void wrmsr(u32 msr, u64 value) {
-    asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<u32>(value)), "d"(static_cast<u32>(value >> 32))
+    asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<u32>(value)),
+                 "d"(static_cast<u32>(value >> 32))
                  : "memory");
 }
 
@@ -76,14 +79,14 @@ inline u64 rdtsc() {
     return (static_cast<u64>(high) << 32) | low;
 }
 
-#define RELAY_CONTROL_REGISTER(n)                                  \
-    inline u64 read_cr##n() {                                      \
-        u64 value;                                                 \
-        asm volatile("mov %%cr" #n ", %0" : "=r"(value));          \
-        return value;                                              \
-    }                                                              \
-    inline void write_cr##n(u64 value) {                           \
-        asm volatile("mov %0, %%cr" #n ::"r"(value) : "memory");   \
+#define RELAY_CONTROL_REGISTER(n)                                \
+    inline u64 read_cr##n() {                                    \
+        u64 value;                                               \
+        asm volatile("mov %%cr" #n ", %0" : "=r"(value));        \
+        return value;                                            \
+    }                                                            \
+    inline void write_cr##n(u64 value) {                         \
+        asm volatile("mov %0, %%cr" #n ::"r"(value) : "memory"); \
     }
 RELAY_CONTROL_REGISTER(0)
 RELAY_CONTROL_REGISTER(2)
@@ -103,9 +106,15 @@ inline u64 read_rbp() {
     return value;
 }
 
-inline void outb(u16 port, u8 value) { asm volatile("outb %0, %1" ::"a"(value), "Nd"(port)); }
-inline void outw(u16 port, u16 value) { asm volatile("outw %0, %1" ::"a"(value), "Nd"(port)); }
-inline void outl(u16 port, u32 value) { asm volatile("outl %0, %1" ::"a"(value), "Nd"(port)); }
+inline void outb(u16 port, u8 value) {
+    asm volatile("outb %0, %1" ::"a"(value), "Nd"(port));
+}
+inline void outw(u16 port, u16 value) {
+    asm volatile("outw %0, %1" ::"a"(value), "Nd"(port));
+}
+inline void outl(u16 port, u32 value) {
+    asm volatile("outl %0, %1" ::"a"(value), "Nd"(port));
+}
 inline u8 inb(u16 port) {
     u8 value;
     asm volatile("inb %1, %0" : "=a"(value) : "Nd"(port));
@@ -122,13 +131,25 @@ inline u32 inl(u16 port) {
     return value;
 }
 
-inline void cpu_relax() { asm volatile("pause" ::: "memory"); }
-inline void halt() { asm volatile("hlt" ::: "memory"); }
-inline void interrupts_enable() { asm volatile("sti" ::: "memory"); }
-inline void interrupts_disable() { asm volatile("cli" ::: "memory"); }
+inline void cpu_relax() {
+    asm volatile("pause" ::: "memory");
+}
+inline void halt() {
+    asm volatile("hlt" ::: "memory");
+}
+inline void interrupts_enable() {
+    asm volatile("sti" ::: "memory");
+}
+inline void interrupts_disable() {
+    asm volatile("cli" ::: "memory");
+}
 // Enables interrupts and halts atomically (STI's interrupt shadow covers HLT).
-inline void enable_and_halt() { asm volatile("sti; hlt" ::: "memory"); }
-inline bool interrupts_enabled() { return (read_rflags() & kRflagsIf) != 0; }
+inline void enable_and_halt() {
+    asm volatile("sti; hlt" ::: "memory");
+}
+inline bool interrupts_enabled() {
+    return (read_rflags() & kRflagsIf) != 0;
+}
 
 inline void invlpg(u64 virtual_address) {
     asm volatile("invlpg (%0)" ::"r"(virtual_address) : "memory");

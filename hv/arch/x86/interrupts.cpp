@@ -47,7 +47,9 @@ constexpr const char* kExceptionNames[32] = {
     "reserved (31)",
 };
 
-bool canonical(u64 address) { return address < (1ull << 47) || address >= ~((1ull << 47) - 1); }
+bool canonical(u64 address) {
+    return address < (1ull << 47) || address >= ~((1ull << 47) - 1);
+}
 
 void log_page_fault_cause(u64 error_code) {
     // AMD APM vol. 2 §8.4.2: P, W/R, U/S, RSV, I/D bits.
@@ -65,7 +67,9 @@ const char* exception_name(u64 vector) {
     return vector < 32 ? kExceptionNames[vector] : "external interrupt";
 }
 
-void set_interrupt_handler(u8 vector, InterruptHandler handler) { handlers[vector] = handler; }
+void set_interrupt_handler(u8 vector, InterruptHandler handler) {
+    handlers[vector] = handler;
+}
 
 void print_stack_trace(u64 rip, u64 rbp, u64 stack_low, u64 stack_high) {
     char symbol[96];

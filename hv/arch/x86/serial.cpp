@@ -27,9 +27,9 @@ bool SerialPort::init(u16 base) {
     outb(base_ + kLineControl, 0x80);  // DLAB: divisor latch access
     outb(base_ + 0, 1);                // divisor 1 = 115200 baud
     outb(base_ + 1, 0);
-    outb(base_ + kLineControl, 0x03);  // 8 data bits, no parity, 1 stop bit
-    outb(base_ + kFifoControl, 0xC7);  // FIFOs on, cleared, 14-byte threshold
-    outb(base_ + kModemControl, 0x03); // DTR, RTS
+    outb(base_ + kLineControl, 0x03);   // 8 data bits, no parity, 1 stop bit
+    outb(base_ + kFifoControl, 0xC7);   // FIFOs on, cleared, 14-byte threshold
+    outb(base_ + kModemControl, 0x03);  // DTR, RTS
     present_ = true;
     return true;
 }

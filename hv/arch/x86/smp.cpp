@@ -41,7 +41,9 @@ struct [[gnu::packed]] TrampolineData {
 };
 static_assert(sizeof(TrampolineData) == 48);
 
-u64 absolute(const char* symbol) { return reinterpret_cast<u64>(symbol); }
+u64 absolute(const char* symbol) {
+    return reinterpret_cast<u64>(symbol);
+}
 
 bool wait_online(PerCpu& cpu, u64 microseconds) {
     u64 deadline = rdtsc() + microseconds_to_tsc(microseconds);
@@ -77,7 +79,8 @@ u32 start_application_processors(const acpi::AcpiInfo& acpi, u32 max_cpus) {
 
     char* code = phys_to_virt<char>(trampoline);
     std::memcpy(code, relay_ap_trampoline_start, trampoline_size);
-    auto* data = reinterpret_cast<TrampolineData*>(code + absolute(relay_ap_trampoline_data_offset));
+    auto* data =
+        reinterpret_cast<TrampolineData*>(code + absolute(relay_ap_trampoline_data_offset));
     data->gdt_base = static_cast<u32>(trampoline.raw() + absolute(relay_ap_trampoline_gdt_offset));
     data->long_mode_offset =
         static_cast<u32>(trampoline.raw() + absolute(relay_ap_trampoline_long_mode_offset));

@@ -37,8 +37,12 @@ u64 calibrate_tsc() {
     return hz;
 }
 
-u64 tsc_hz() { return frequency; }
-void set_tsc_hz(u64 hz) { frequency = hz; }
+u64 tsc_hz() {
+    return frequency;
+}
+void set_tsc_hz(u64 hz) {
+    frequency = hz;
+}
 
 u64 tsc_to_microseconds(u64 ticks) {
     if (frequency == 0) {
@@ -48,7 +52,9 @@ u64 tsc_to_microseconds(u64 ticks) {
     return ticks / frequency * 1'000'000 + (ticks % frequency) * 1'000'000 / frequency;
 }
 
-u64 microseconds_to_tsc(u64 microseconds) { return microseconds * (frequency / 1'000'000); }
+u64 microseconds_to_tsc(u64 microseconds) {
+    return microseconds * (frequency / 1'000'000);
+}
 
 void udelay(u64 microseconds) {
     u64 end = rdtsc() + microseconds_to_tsc(microseconds);

@@ -152,8 +152,8 @@ Status parse_madt(const u8* madt, AcpiInfo* out) {
         if (is_cpu) {
             for (usize i = 0; i < out->cpu_count; ++i) {
                 if (out->cpus[i].apic_id == cpu.apic_id) {
-                    return make_error(ErrorCode::kCorrupt,
-                                      "MADT entry {}: APIC ID {} listed twice", index, cpu.apic_id);
+                    return make_error(ErrorCode::kCorrupt, "MADT entry {}: APIC ID {} listed twice",
+                                      index, cpu.apic_id);
                 }
             }
             if (out->cpu_count == AcpiInfo::kMaxCpus) {
