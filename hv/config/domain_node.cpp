@@ -105,15 +105,17 @@ Status read_cpus(const DeviceTreeNode& node, const HostLimits& limits, DomainCon
         return node.property_error(ErrorCode::kInvalidArgument, kPropertyCpus,
                                    "is 0; a domain needs at least 1 vCPU");
     }
+    // Plurals: a host may have 1 CPU, and a domain may ask 1 vCPU of a host with none.
+    const char* vcpus = cpus == 1 ? "vCPU" : "vCPUs";
     if (cpus > limits.physical_cpus) {
         return node.property_error(ErrorCode::kOutOfRange, kPropertyCpus,
-                                   "{} vCPUs requested; the host has {} physical CPUs", cpus,
-                                   limits.physical_cpus);
+                                   "{} {} requested; the host has {} physical CPU{}", cpus, vcpus,
+                                   limits.physical_cpus, limits.physical_cpus == 1 ? "" : "s");
     }
     if (cpus > limits.max_vcpus_per_domain) {
         return node.property_error(ErrorCode::kOutOfRange, kPropertyCpus,
-                                   "{} vCPUs requested; Relay allows at most {} per domain", cpus,
-                                   limits.max_vcpus_per_domain);
+                                   "{} {} requested; Relay allows at most {} per domain", cpus,
+                                   vcpus, limits.max_vcpus_per_domain);
     }
     domain->cpus = cpus;
     return ok_status();

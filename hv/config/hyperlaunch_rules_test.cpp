@@ -567,6 +567,12 @@ TEST(HyperlaunchRules, MoreCpusThanTheHostHas) {
     expect_rejected(tree, ErrorCode::kOutOfRange,
                     "/chosen/hypervisor/memtest1: property \"cpus\": 5 vCPUs requested; the host "
                     "has 4 physical CPUs");
+    HostLimits one_cpu = roomy_limits();
+    one_cpu.physical_cpus = 1;
+    expect_rejected(example(), ErrorCode::kOutOfRange,
+                    "/chosen/hypervisor/memtest2: property \"cpus\": 2 vCPUs requested; the host "
+                    "has 1 physical CPU",
+                    present_modules(8), one_cpu);
 }
 
 TEST(HyperlaunchRules, MoreCpusThanRelayAllowsPerDomain) {
