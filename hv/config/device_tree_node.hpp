@@ -61,6 +61,9 @@ public:
     // One or more non-empty printable strings.
     Status read_string_list(const char* property, StringList* list) const;
 
+    // The child node at `child_offset` (a node offset below this node), with its path.
+    DeviceTreeNode child_at(int child_offset) const;
+
     // Calls visit(std::string_view name, const PropertyValue&) -> Status for every
     // property, in blob order; stops at the first error.
     template <typename Visitor>
@@ -70,16 +73,19 @@ public:
     template <typename Visitor>
     Status for_each_child(Visitor&& visit) const;
 
+    // Errors are built out of line: their message buffers then never sit in the frames
+    // of the parse functions (the hypervisor parses on a boot stack).
     template <typename... Args>
-    Error node_error(ErrorCode code, const char* fmt, const Args&... args) const {
+    [[gnu::noinline, gnu::cold]] Error node_error(ErrorCode code, const char* fmt,
+                                                  const Args&... args) const {
         Error error(code, fmt, args...);
         error.prefix("{}: ", path_);
         return error;
     }
 
     template <typename... Args>
-    Error property_error(ErrorCode code, std::string_view property, const char* fmt,
-                         const Args&... args) const {
+    [[gnu::noinline, gnu::cold]] Error property_error(ErrorCode code, std::string_view property,
+                                                      const char* fmt, const Args&... args) const {
         Error error(code, fmt, args...);
         char printable_name[kMaxPrintedPropertyName + 1];
         error.prefix("{}: property \"{}\": ", path_,
@@ -95,7 +101,6 @@ private:
     bool property_at(int property_offset, std::string_view* name, PropertyValue* value) const;
     int first_child() const;
     int next_child(int child_offset) const;
-    DeviceTreeNode child_at(int child_offset) const;
     static bool is_end(int offset);
     Error iteration_error(int libfdt_result, const char* what) const;
 

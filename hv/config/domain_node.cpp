@@ -10,10 +10,10 @@ namespace {
 
 constexpr u64 kPageSizeKib = kPageSize4K / KiB;
 
-// Each reader below handles one property; keeping them apart keeps the stack of
-// parse_domain_node small (the hypervisor parses on a boot stack).
+// Each reader below handles one property, out of line: the locals of one are never on
+// the stack with those of another (the hypervisor parses on a boot stack).
 
-Status read_domid(const DeviceTreeNode& node, DomainConfig* domain) {
+[[gnu::noinline]] Status read_domid(const DeviceTreeNode& node, DomainConfig* domain) {
     if (!node.has(kPropertyDomid)) {
         return node.property_error(ErrorCode::kNotFound, kPropertyDomid,
                                    "missing; Relay builds no dom0 and picks no ids, so every "
@@ -39,8 +39,8 @@ Status read_domid(const DeviceTreeNode& node, DomainConfig* domain) {
 
 // Reads a bit-field property against its flag table: unknown bits and bits Relay does
 // not honour are refused, each with its name.
-Status read_role_flags(const DeviceTreeNode& node, const char* property,
-                       std::span<const RoleFlag> flags, u32* out) {
+[[gnu::noinline]] Status read_role_flags(const DeviceTreeNode& node, const char* property,
+                                         std::span<const RoleFlag> flags, u32* out) {
     RELAY_TRY_ASSIGN(bits, node.read_u32_or(property, 0));
     u32 unknown = bits & ~defined_bits(flags);
     if (unknown != 0) {
@@ -61,7 +61,7 @@ Status read_role_flags(const DeviceTreeNode& node, const char* property,
 
 // `mode` is required by the binding, but its own examples omit it; Relay takes the one
 // mode it runs when it is absent, and refuses every other combination by name.
-Status read_mode(const DeviceTreeNode& node, DomainConfig* domain) {
+[[gnu::noinline]] Status read_mode(const DeviceTreeNode& node, DomainConfig* domain) {
     RELAY_TRY_ASSIGN(mode, node.read_u32_or(kPropertyMode, kModeRelayGuest));
     constexpr u32 kDefined = kModeParavirtualized | kModeEnableDeviceModel | kModeLong;
     const char* problem = nullptr;
@@ -84,7 +84,7 @@ Status read_mode(const DeviceTreeNode& node, DomainConfig* domain) {
     return ok_status();
 }
 
-Status read_uuid(const DeviceTreeNode& node, DomainConfig* domain) {
+[[gnu::noinline]] Status read_uuid(const DeviceTreeNode& node, DomainConfig* domain) {
     PropertyValue value;
     if (!node.find(kPropertyDomainUuid, &value)) {
         return ok_status();
@@ -99,7 +99,8 @@ Status read_uuid(const DeviceTreeNode& node, DomainConfig* domain) {
     return ok_status();
 }
 
-Status read_cpus(const DeviceTreeNode& node, const HostLimits& limits, DomainConfig* domain) {
+[[gnu::noinline]] Status read_cpus(const DeviceTreeNode& node, const HostLimits& limits,
+                                   DomainConfig* domain) {
     RELAY_TRY_ASSIGN(cpus, node.read_u32_or(kPropertyCpus, 1));
     if (cpus == 0) {
         return node.property_error(ErrorCode::kInvalidArgument, kPropertyCpus,
@@ -121,7 +122,8 @@ Status read_cpus(const DeviceTreeNode& node, const HostLimits& limits, DomainCon
     return ok_status();
 }
 
-Status read_memory(const DeviceTreeNode& node, const HostLimits& limits, DomainConfig* domain) {
+[[gnu::noinline]] Status read_memory(const DeviceTreeNode& node, const HostLimits& limits,
+                                     DomainConfig* domain) {
     PropertyValue value;
     if (!node.find(kPropertyMemory, &value)) {
         return node.property_error(ErrorCode::kNotFound, kPropertyMemory,
@@ -152,7 +154,7 @@ Status read_memory(const DeviceTreeNode& node, const HostLimits& limits, DomainC
     return ok_status();
 }
 
-Status read_security_id(const DeviceTreeNode& node, DomainConfig* domain) {
+[[gnu::noinline]] Status read_security_id(const DeviceTreeNode& node, DomainConfig* domain) {
     if (!node.has(kPropertySecurityId)) {
         return ok_status();
     }
@@ -167,7 +169,8 @@ Status read_security_id(const DeviceTreeNode& node, DomainConfig* domain) {
 
 // Adds one module node to the domain: at most one module per role, and no multiboot
 // module used twice by the same domain.
-Status add_module(const DeviceTreeNode& node, ModuleList modules, DomainConfig* domain) {
+[[gnu::noinline]] Status add_module(const DeviceTreeNode& node, ModuleList modules,
+                                    DomainConfig* domain) {
     RELAY_TRY_ASSIGN(type, read_module_type(node));
     ModuleRole role = domain_role(type);
     if (role == ModuleRole::kNone) {
@@ -197,8 +200,8 @@ Status add_module(const DeviceTreeNode& node, ModuleList modules, DomainConfig* 
 // The domain builder copies kernel, ramdisk and config into the domain's own memory, so
 // they must fit in it (a necessary condition; the kernel's load size is checked by the
 // builder).
-Status check_modules_fit(const DeviceTreeNode& node, ModuleList modules,
-                         const DomainConfig& domain) {
+[[gnu::noinline]] Status check_modules_fit(const DeviceTreeNode& node, ModuleList modules,
+                                           const DomainConfig& domain) {
     u64 total = 0;
     for (ModuleRole role : {ModuleRole::kKernel, ModuleRole::kRamdisk, ModuleRole::kConfig}) {
         const DomainModule& module = domain.module(role);

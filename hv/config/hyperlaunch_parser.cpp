@@ -35,29 +35,29 @@ public:
 
         int chosen = fdt_path_offset(fdt, kChosenPath);
         if (chosen < 0) {
-            return Error(ErrorCode::kNotFound,
-                         "{}: node missing; a Hyperlaunch device tree describes its domains "
-                         "in /chosen/hypervisor",
-                         kChosenPath);
+            return missing_node_error(kChosenPath);
         }
-        NodePath chosen_path(kChosenPath);
         int hypervisor = fdt_subnode_offset(fdt, chosen, kHypervisorNodeName);
         if (hypervisor < 0) {
-            return Error(ErrorCode::kNotFound,
-                         "{}: node missing; a Hyperlaunch device tree describes its domains "
-                         "in it",
-                         chosen_path.child(kHypervisorNodeName));
+            return missing_node_error("/chosen/hypervisor");
         }
-        DeviceTreeNode node(fdt, hypervisor, chosen_path.child(kHypervisorNodeName));
-        return parse_hypervisor(node);
+        return parse_hypervisor(
+            DeviceTreeNode(fdt, chosen, NodePath(kChosenPath)).child_at(hypervisor));
     }
 
 private:
+    [[gnu::noinline, gnu::cold]] static Error missing_node_error(const char* path) {
+        return Error(ErrorCode::kNotFound,
+                     "{}: node missing: this is not a Hyperlaunch device tree (it describes its "
+                     "domains in /chosen/hypervisor)",
+                     path);
+    }
+
     usize max_domains() const {
         return limits_.max_domains < kMaxDomains ? limits_.max_domains : kMaxDomains;
     }
 
-    Status parse_hypervisor(const DeviceTreeNode& node) {
+    [[gnu::noinline]] Status parse_hypervisor(const DeviceTreeNode& node) {
         RELAY_TRY(check_node_properties(node, kNodeHypervisor));
         RELAY_TRY(read_hypervisor_compatible(node));
         RELAY_TRY(node.for_each_child([&](const DeviceTreeNode& child) -> Status {
@@ -76,7 +76,7 @@ private:
     }
 
     // "The Hypervisor node": compatible names the hypervisors the configuration is for.
-    Status read_hypervisor_compatible(const DeviceTreeNode& node) {
+    [[gnu::noinline]] Status read_hypervisor_compatible(const DeviceTreeNode& node) {
         if (!node.has(kPropertyCompatible)) {
             return node.property_error(ErrorCode::kNotFound, kPropertyCompatible,
                                        "missing; expected \"{}\" or \"{}\"",
@@ -102,7 +102,7 @@ private:
     }
 
     // Children of the hypervisor node are told apart by compatible, not by name.
-    Result<ChildKind> read_child_kind(const DeviceTreeNode& child) {
+    [[gnu::noinline]] Result<ChildKind> read_child_kind(const DeviceTreeNode& child) {
         if (!child.has(kPropertyCompatible)) {
             return child.property_error(ErrorCode::kNotFound, kPropertyCompatible,
                                         "missing; children of the hypervisor node are config "
@@ -130,7 +130,7 @@ private:
 
     // "Config Node": Relay honours none of the modules Xen defines for it (microcode,
     // XSM policy), so a config node may only be empty.
-    Status parse_config(const DeviceTreeNode& node) {
+    [[gnu::noinline]] Status parse_config(const DeviceTreeNode& node) {
         RELAY_TRY(node.check_name());
         RELAY_TRY(check_node_properties(node, kNodeConfig));
         RELAY_TRY(node.for_each_child([&](const DeviceTreeNode& child) -> Status {
@@ -141,7 +141,7 @@ private:
         return ok_status();
     }
 
-    Status add_domain(const DeviceTreeNode& parent, const DeviceTreeNode& node) {
+    [[gnu::noinline]] Status add_domain(const DeviceTreeNode& parent, const DeviceTreeNode& node) {
         if (config_->domain_count == max_domains()) {
             return node.node_error(ErrorCode::kOutOfRange,
                                    "one domain too many: the host runs at most {} domains",
@@ -161,7 +161,7 @@ private:
         return NodePath(kChosenPath).child(kHypervisorNodeName).child(domain.name);
     }
 
-    Status check_unique(const DeviceTreeNode& node, const DomainConfig& domain) {
+    [[gnu::noinline]] Status check_unique(const DeviceTreeNode& node, const DomainConfig& domain) {
         for (const DomainConfig& earlier : config_->domain_list()) {
             if (earlier.domid == domain.domid) {
                 return node.property_error(ErrorCode::kAlreadyExists, kPropertyDomid,
@@ -184,7 +184,8 @@ private:
     // operations with one owner. One hardware domain: the host's devices have one owner.
     // One boot domain: one domain drives the boot sequence. Allowing more later accepts
     // more configs; forbidding later would break configs.
-    Status check_single_roles(const DeviceTreeNode& node, const DomainConfig& domain) {
+    [[gnu::noinline]] Status check_single_roles(const DeviceTreeNode& node,
+                                                const DomainConfig& domain) {
         struct SingleRole {
             const char* property;
             bool (*holds)(const DomainConfig&);
@@ -216,7 +217,7 @@ private:
         return ok_status();
     }
 
-    Status add_memory(const DeviceTreeNode& node, const DomainConfig& domain) {
+    [[gnu::noinline]] Status add_memory(const DeviceTreeNode& node, const DomainConfig& domain) {
         u64 host_kib = limits_.guest_memory_bytes / KiB;
         // Each domain's memory is at most host_kib (checked per domain), so this sum of at
         // most kMaxDomains terms cannot overflow; the check stays for the reader.
@@ -236,7 +237,8 @@ private:
     // kernel, ramdisk and config into each domain's own memory, so one module may serve
     // several domains in the same role (one kernel for two guests). It may not serve two
     // roles, and every node that names its relay,file must name the same file.
-    Status record_modules(const DeviceTreeNode& parent, const DomainConfig& domain) {
+    [[gnu::noinline]] Status record_modules(const DeviceTreeNode& parent,
+                                            const DomainConfig& domain) {
         NodePath path = parent.path().child(domain.name);
         for (ModuleRole role : {ModuleRole::kKernel, ModuleRole::kRamdisk, ModuleRole::kConfig}) {
             const DomainModule& module = domain.module(role);

@@ -54,16 +54,16 @@ TEST(HyperlaunchRules, ChosenIsRequired) {
     TestTree tree = example();
     tree.remove_node("/chosen");
     expect_rejected(tree, ErrorCode::kNotFound,
-                    "/chosen: node missing; a Hyperlaunch device tree describes its domains in "
-                    "/chosen/hypervisor");
+                    "/chosen: node missing: this is not a Hyperlaunch device tree (it describes "
+                    "its domains in /chosen/hypervisor)");
 }
 
 TEST(HyperlaunchRules, HypervisorNodeIsRequired) {
     TestTree tree = example();
     tree.remove_node(kHypervisor);
     expect_rejected(tree, ErrorCode::kNotFound,
-                    "/chosen/hypervisor: node missing; a Hyperlaunch device tree describes its "
-                    "domains in it");
+                    "/chosen/hypervisor: node missing: this is not a Hyperlaunch device tree (it "
+                    "describes its domains in /chosen/hypervisor)");
 }
 
 TEST(HyperlaunchRules, AtLeastOneDomain) {

@@ -28,7 +28,7 @@ std::string_view module_compatible(ModuleType type) {
     return "module,?";
 }
 
-Result<u32> read_multiboot_index(const DeviceTreeNode& node, ModuleList modules) {
+[[gnu::noinline]] Result<u32> read_multiboot_index(const DeviceTreeNode& node, ModuleList modules) {
     if (!node.has(kPropertyMultibootIndex)) {
         return node.property_error(ErrorCode::kNotFound, kPropertyMultibootIndex,
                                    "missing; Relay finds every module in the multiboot chain "
@@ -61,8 +61,8 @@ Result<u32> read_multiboot_index(const DeviceTreeNode& node, ModuleList modules)
 
 // Looks for a "relay.module=<role>" word on the module's command line; a launcher that
 // writes one lets the parser catch modules passed in the wrong order.
-Status check_module_tag(const DeviceTreeNode& node, ModuleRole role, u32 index,
-                        std::string_view command_line) {
+[[gnu::noinline]] Status check_module_tag(const DeviceTreeNode& node, ModuleRole role, u32 index,
+                                          std::string_view command_line) {
     return for_each_piece(command_line, ' ', [&](std::string_view word) -> Status {
         if (!has_prefix(word, kModuleTagPrefix)) {
             return ok_status();

@@ -91,17 +91,25 @@ Status check_property(const DeviceTreeNode& node, NodeKind kind, std::string_vie
 }  // namespace
 
 Status check_node_properties(const DeviceTreeNode& node, NodeKind kind) {
-    std::string_view seen[kMaxPropertiesPerNode];
-    usize seen_count = 0;
+    // Duplicates are found by walking the node's properties again up to the current one
+    // (at most kMaxPropertiesPerNode squared steps) rather than by keeping the names: the
+    // hypervisor parses on a boot stack.
+    usize index = 0;
     return node.for_each_property([&](std::string_view name, const PropertyValue&) -> Status {
-        for (usize i = 0; i < seen_count; ++i) {
-            if (seen[i] == name) {
-                return node.property_error(ErrorCode::kInvalidArgument, name,
-                                           "appears twice in the node");
+        usize earlier = 0;
+        bool duplicate = false;
+        RELAY_TRY(node.for_each_property([&](std::string_view other, const PropertyValue&) {
+            if (earlier < index && other == name) {
+                duplicate = true;
             }
+            ++earlier;
+            return ok_status();
+        }));
+        if (duplicate) {
+            return node.property_error(ErrorCode::kInvalidArgument, name,
+                                       "appears twice in the node");
         }
-        // for_each_property stops before kMaxPropertiesPerNode is exceeded.
-        seen[seen_count++] = name;
+        ++index;
         return check_property(node, kind, name);
     });
 }
