@@ -11,7 +11,13 @@ namespace relay::config_tool {
 class StdioOutput final : public FormatOutput {
 public:
     explicit StdioOutput(std::FILE* stream) : stream_(stream) {}
-    void write(const char* data, usize length) override { std::fwrite(data, 1, length, stream_); }
+    // An empty piece may come with a null pointer (an empty std::string_view), which
+    // fwrite must not be given.
+    void write(const char* data, usize length) override {
+        if (length != 0) {
+            std::fwrite(data, 1, length, stream_);
+        }
+    }
 
 private:
     std::FILE* stream_;
