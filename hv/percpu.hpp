@@ -5,6 +5,7 @@
 #include <atomic>
 
 #include "hv/arch/x86/descriptors.hpp"
+#include "lib/address.hpp"
 #include "lib/types.hpp"
 
 namespace relay {
@@ -21,6 +22,13 @@ struct PerCpu {
     std::atomic<bool> online{false};
     x86::Gdt gdt;
     x86::Tss tss;
+
+    // SVM (hv/arch/x86/svm/svm.hpp).
+    HostPhysAddr svm_host_save_area;  // VM_HSAVE_PA
+    HostPhysAddr svm_host_state;      // VMSAVE/VMLOAD page for host FS/GS/TR/...
+
+    // Scheduler (hv/scheduler.hpp).
+    struct Scheduler* scheduler = nullptr;
 };
 
 // Every CPU's PerCpu, indexed by CPU number (static storage: no allocation needed to

@@ -71,6 +71,7 @@ struct relay_domain_entry {
     uint16_t reserved0;
     uint64_t memory_kib;
     char name[RELAY_DOMAIN_NAME_LENGTH]; /* NUL-terminated */
+    uint64_t reserved1;
 };
 
 /* RELAY_HC_DOMAIN_INFO output: 128 bytes. */

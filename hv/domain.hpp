@@ -1,0 +1,162 @@
+// A domain: an isolated guest with its own RAM, nested page tables, vCPUs and console.
+// Domains live in a fixed table (no heap); the domain builder (hv/domain_builder.hpp)
+// fills one from a HostState domain, whether it comes from the Hyperlaunch configuration
+// or from a live-update stream.
+#pragma once
+
+#include <atomic>
+#include <string_view>
+
+#include "hv/devices/uart16550.hpp"
+#include "hv/lib/spinlock.hpp"
+#include "hv/memory/address_space.hpp"
+#include "hv/memory/page_table.hpp"
+#include "lib/address.hpp"
+#include "lib/result.hpp"
+
+namespace relay {
+
+struct Vcpu;
+
+inline constexpr usize kMaxDomains = 64;
+inline constexpr usize kMaxVcpusPerDomain = 16;
+inline constexpr usize kMaxVcpus = 256;
+inline constexpr usize kMaxExtentsPerDomain = 512;
+inline constexpr usize kDomainNameCapacity = 32;
+inline constexpr usize kBootargsCapacity = 1024;
+
+// Matches schema DomainLifecycle and the RELAY_DOMAIN_* ABI values.
+enum class DomainLifecycle : u8 {
+    kConfigured = 0,
+    kRunning = 1,
+    kPaused = 2,
+    kCrashed = 3,
+    kShutDown = 4,
+};
+
+const char* lifecycle_name(DomainLifecycle lifecycle);
+
+// Matches schema ExtentAttributes bits.
+namespace extent {
+inline constexpr u32 kRead = 1u << 0;
+inline constexpr u32 kWrite = 1u << 1;
+inline constexpr u32 kExecute = 1u << 2;
+inline constexpr u32 kRam = kRead | kWrite | kExecute;
+}  // namespace extent
+
+struct GuestMemoryExtent {
+    GuestPhysAddr guest;
+    HostPhysAddr host;
+    u64 size = 0;
+    u32 attributes = 0;
+    u8 page_size_log2 = 12;
+};
+
+struct ModuleReference {
+    bool present = false;
+    u32 multiboot_index = 0;
+};
+
+using NestedPageTable = PageTable<GuestPhysAddr, HypervisorTableMemory>;
+
+class Domain final : public ConsoleLineSink {
+public:
+    // ---- Identity and configuration (schema Domain / BootConfig) ----
+    u16 domid = 0;
+    char name[kDomainNameCapacity] = {};
+    u8 uuid[16] = {};
+    u32 permissions = 0;
+    u32 functions = 0;
+    u32 mode = 0;
+    char security_id[64] = {};
+    u64 memory_kib = 0;
+    u32 configured_cpus = 0;
+    ModuleReference kernel;
+    ModuleReference ramdisk;
+    ModuleReference config_module;
+    char bootargs[kBootargsCapacity] = {};
+
+    // ---- Lifecycle ----
+    std::atomic<DomainLifecycle> lifecycle{DomainLifecycle::kConfigured};
+    u8 shutdown_reason = 0;
+    // While non-zero no vCPU of the domain enters guest mode (hv/domain_control.hpp).
+    std::atomic<u32> pause_count{0};
+
+    // ---- Memory ----
+    usize extent_count = 0;
+    GuestMemoryExtent extents[kMaxExtentsPerDomain];
+    u64 ram_bytes = 0;
+    HypervisorTableMemory table_memory;
+    NestedPageTable npt{table_memory, HostPhysAddr(0)};
+
+    // ---- vCPUs ----
+    u32 vcpu_count = 0;
+    Vcpu* vcpus[kMaxVcpusPerDomain] = {};
+
+    // ---- Devices ----
+    Uart16550 uart;
+    Spinlock uart_lock;
+
+    GuestPhysAddr start_info;
+    u64 tsc_khz = 0;
+
+    // ---- Statistics ----
+    std::atomic<u64> exits{0};
+
+    bool is_control() const;
+    std::string_view name_view() const;
+
+    // Guest-physical access, checked against the domain's RAM: the whole range must be
+    // guest RAM, or the access is refused (kOutOfRange) and nothing is copied.
+    bool range_is_ram(GuestPhysAddr address, u64 length) const;
+    Status copy_from_guest(void* destination, GuestPhysAddr source, u64 length) const;
+    Status copy_to_guest(GuestPhysAddr destination, const void* source, u64 length);
+    Status zero_guest(GuestPhysAddr destination, u64 length);
+
+    // ConsoleLineSink: a complete line from the domain's UART, prefixed "(dN) ".
+    void write_line(std::string_view line) override;
+
+private:
+    const GuestMemoryExtent* extent_for(GuestPhysAddr address) const;
+    template <typename Visit>
+    Status for_each_piece(GuestPhysAddr address, u64 length, Visit&& visit) const;
+};
+
+// The domain table.
+Domain* domain_find(u16 domid);
+// Reserves a free slot for `domid`; kAlreadyExists if that domid is in use.
+Result<Domain*> domain_create_slot(u16 domid);
+// Returns a slot whose resources have been released (hv/domain_control.hpp).
+void domain_release_slot(Domain* domain);
+usize domain_count();
+// Calls visit(Domain&) for every domain in use, in domid order.
+template <typename Visit>
+void domain_for_each(Visit&& visit);
+
+// Implementation detail of domain_for_each.
+Domain* domain_slot(usize index);
+bool domain_slot_used(usize index);
+
+template <typename Visit>
+void domain_for_each(Visit&& visit) {
+    // Visit in domid order (slots are reused, so slot order is arbitrary).
+    Domain* sorted[kMaxDomains];
+    usize count = 0;
+    for (usize i = 0; i < kMaxDomains; ++i) {
+        if (!domain_slot_used(i)) {
+            continue;
+        }
+        Domain* domain = domain_slot(i);
+        usize position = count++;
+        while (position > 0 && sorted[position - 1]->domid > domain->domid) {
+            sorted[position] = sorted[position - 1];
+            --position;
+        }
+        sorted[position] = domain;
+    }
+    for (usize i = 0; i < count; ++i) {
+        visit(*sorted[i]);
+    }
+}
+
+}  // namespace relay
