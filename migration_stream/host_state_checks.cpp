@@ -46,8 +46,15 @@ bool fits_physical(u64 base, u64 size) {
 }
 
 // In-place heapsort by (base, last): no heap, no recursion, O(n log n) worst case.
+// Ties broken by owner and index so that messages are deterministic.
 bool entry_less(const HostRangeEntry& a, const HostRangeEntry& b) {
-    return a.base < b.base || (a.base == b.base && a.last < b.last);
+    if (a.base != b.base) {
+        return a.base < b.base;
+    }
+    if (a.last != b.last) {
+        return a.last < b.last;
+    }
+    return a.tag < b.tag || (a.tag == b.tag && a.index < b.index);
 }
 
 void sift_down(HostRangeEntry* entries, usize root, usize count) {

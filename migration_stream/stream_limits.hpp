@@ -19,7 +19,7 @@ struct StreamLimits {
     u32 max_extents_per_domain = 1u << 16;
     u32 max_total_extents = 1u << 20;
     u32 max_preserved_ranges = 1u << 16;
-    u32 max_boot_modules = 256;
+    u32 max_boot_modules = 4096;
     u32 max_iommu_units = 64;
     u32 max_assignments_per_iommu = 1u << 16;
     u32 max_table_frames_per_iommu = 1u << 18;

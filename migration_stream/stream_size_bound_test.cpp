@@ -1,0 +1,47 @@
+#include "migration_stream/stream_size_bound.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "migration_stream/testing/sample_host_state.hpp"
+
+namespace relay::stream {
+namespace {
+
+using testing::SampleOptions;
+
+// The bound must hold for every shape a producer builds: build each with everything
+// optional switched on and compare with what the builder used.
+TEST(StreamSizeBound, CoversRealBuildsOfManyShapes) {
+    struct Shape {
+        u32 domains, vcpus, extents;
+    };
+    for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 0}, Shape{2, 2, 4}, Shape{3, 8, 100},
+                        Shape{16, 4, 64}, Shape{64, 1, 2}}) {
+        SampleOptions options;
+        options.domains = shape.domains;
+        options.vcpus_per_domain = shape.vcpus;
+        options.extents_per_domain = shape.extents;
+        options.cet = true;
+        options.large_pages = true;
+        options.update_records = 5;
+        usize bound = stream_size_bound(testing::sample_shape(options));
+        std::vector<u64> scratch(bound / 8 + 1);
+        StreamWriter writer(scratch.data(), scratch.size() * 8);
+        ASSERT_TRUE(writer.reserve(bound - kFinishReserveBytes).ok());
+        auto root = testing::build_sample_host_state(writer, options);
+        writer.builder().Finish(root, kPayloadIdentifier);
+        EXPECT_LE(writer.bytes_used(), bound)
+            << shape.domains << "x" << shape.vcpus << "x" << shape.extents;
+    }
+}
+
+TEST(StreamSizeBound, SaturatesInsteadOfWrapping) {
+    StreamShape shape;
+    shape.vcpus = ~usize{0} / 2;
+    EXPECT_EQ(stream_size_bound(shape), ~usize{0});
+}
+
+}  // namespace
+}  // namespace relay::stream
