@@ -35,14 +35,14 @@ CompatibilityNote this_build_compatibility_note() {
 Status check_compatibility(const CompatibilityNote& note, const StreamHeader& header) {
     if (header.format_version != note.stream_format_version) {
         return Error(ErrorCode::kVersionMismatch,
-                     "stream format version {} is not readable by the target build (it reads "
+                     "stream format version {} is not readable by the reading build (it reads "
                      "format {})",
                      header.format_version, note.stream_format_version);
     }
     if (header.schema_major < note.schema_major_min ||
         header.schema_major > note.schema_major_max) {
         return Error(ErrorCode::kVersionMismatch,
-                     "unknown schema major: stream schema {}.{}, the target build reads majors "
+                     "unknown schema major: stream schema {}.{}, the reading build reads majors "
                      "{} to {}",
                      header.schema_major, header.schema_minor, note.schema_major_min,
                      note.schema_major_max);
@@ -55,7 +55,7 @@ Status check_compatibility(const CompatibilityNote& note, const StreamHeader& he
         if (info != nullptr) {
             return Error(ErrorCode::kUnsupported,
                          "unknown required feature bit {} (\"{}\", schema {}.{}) is not known to "
-                         "the target build{}",
+                         "the reading build{}",
                          bit, info->name, kSchemaMajor, info->since_schema_minor,
                          others ? " (and others)" : "");
         }

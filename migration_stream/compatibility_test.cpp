@@ -47,7 +47,7 @@ TEST(Compatibility, NamesAKnownFeatureTheTargetLacks) {
     EXPECT_EQ(status.error().code(), ErrorCode::kUnsupported);
     EXPECT_EQ(std::string(status.error().message()),
               "unknown required feature bit 3 (\"cet-state\", schema 1.1) is not known to the "
-              "target build");
+              "reading build");
 }
 
 TEST(Compatibility, NamesAnUnknownBitByNumber) {
