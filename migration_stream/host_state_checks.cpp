@@ -103,6 +103,55 @@ usize length(const flatbuffers::String* text) {
     return text != nullptr ? text->size() : 0;
 }
 
+// Well-formed UTF-8 (RFC 3629 §4): no overlong forms, no surrogates, nothing above
+// U+10FFFF. FlatBuffers strings are UTF-8 by definition, and tools print them as JSON.
+bool is_utf8(const flatbuffers::String* text) {
+    if (text == nullptr) {
+        return true;
+    }
+    const u8* bytes = reinterpret_cast<const u8*>(text->data());
+    usize size = text->size();
+    usize i = 0;
+    while (i < size) {
+        u8 lead = bytes[i];
+        usize count = 0;
+        u32 minimum = 0;
+        u32 code = 0;
+        if (lead < 0x80) {
+            ++i;
+            continue;
+        } else if ((lead & 0xE0) == 0xC0) {
+            count = 1;
+            minimum = 0x80;
+            code = lead & 0x1F;
+        } else if ((lead & 0xF0) == 0xE0) {
+            count = 2;
+            minimum = 0x800;
+            code = lead & 0x0F;
+        } else if ((lead & 0xF8) == 0xF0) {
+            count = 3;
+            minimum = 0x10000;
+            code = lead & 0x07;
+        } else {
+            return false;
+        }
+        if (size - i <= count) {
+            return false;
+        }
+        for (usize k = 1; k <= count; ++k) {
+            if ((bytes[i + k] & 0xC0) != 0x80) {
+                return false;
+            }
+            code = (code << 6) | (bytes[i + k] & 0x3F);
+        }
+        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
+            return false;
+        }
+        i += count + 1;
+    }
+    return true;
+}
+
 template <typename T>
 usize length(const flatbuffers::Vector<T>* vector) {
     return vector != nullptr ? vector->size() : 0;
@@ -143,6 +192,18 @@ private:
         if (count > limit) {
             return Error(ErrorCode::kOutOfRange, "{}: {} exceeds the limit of {}", what, count,
                          limit);
+        }
+        return ok_status();
+    }
+
+    // A string within `limit` bytes and valid UTF-8; `what` names it in the message.
+    Status check_text(const char* what, const flatbuffers::String* text, u32 limit) const {
+        if (length(text) > limit) {
+            return Error(ErrorCode::kOutOfRange, "{} is {} bytes, limit {}", what, length(text),
+                         limit);
+        }
+        if (!is_utf8(text)) {
+            return Error(ErrorCode::kCorrupt, "{} is not valid UTF-8", what);
         }
         return ok_status();
     }
@@ -202,11 +263,7 @@ private:
                              header_.producer_build.bytes[i]);
             }
         }
-        if (length(producer->version()) > limits_.max_version_bytes) {
-            return Error(ErrorCode::kOutOfRange, "producer version string is {} bytes, limit {}",
-                         length(producer->version()), limits_.max_version_bytes);
-        }
-        return ok_status();
+        return check_text("producer version", producer->version(), limits_.max_version_bytes);
     }
 
     Status check_handover() {
@@ -404,11 +461,9 @@ private:
                              "2^52",
                              module.index());
             }
-            if (length(module.command_line()) > limits_.max_command_line_bytes) {
-                return Error(ErrorCode::kOutOfRange,
-                             "boot module {} command line is {} bytes, limit {}", module.index(),
-                             length(module.command_line()), limits_.max_command_line_bytes);
-            }
+            auto what = FixedString<48>::formatted("boot module {} command line", module.index());
+            RELAY_TRY(
+                check_text(what.c_str(), module.command_line(), limits_.max_command_line_bytes));
             u64 last = range->base() + (range->size() - 1);
             if (must_be_preserved && !inside_preserved(align_down(range->base(), kPage), last,
                                                        schema::PreservedRangeKind::BootModule)) {
@@ -447,14 +502,11 @@ private:
 
     Status check_domain(u32 position, const Domain& domain) {
         auto name = label(domain);
-        if (length(domain.name()) > limits_.max_name_bytes) {
-            return Error(ErrorCode::kOutOfRange, "{}: name is {} bytes, limit {}", name.c_str(),
-                         length(domain.name()), limits_.max_name_bytes);
-        }
-        if (length(domain.security_id()) > limits_.max_security_id_bytes) {
-            return Error(ErrorCode::kOutOfRange, "{}: security id is {} bytes, limit {}",
-                         name.c_str(), length(domain.security_id()), limits_.max_security_id_bytes);
-        }
+        auto name_what = FixedString<48>::formatted("domain {}: name", domain.domid());
+        RELAY_TRY(check_text(name_what.c_str(), domain.name(), limits_.max_name_bytes));
+        auto security_what = FixedString<96>::formatted("{}: security id", name.c_str());
+        RELAY_TRY(
+            check_text(security_what.c_str(), domain.security_id(), limits_.max_security_id_bytes));
         if (u64 bits = unknown_flag_bits(domain.permissions())) {
             return Error(ErrorCode::kCorrupt, "{}: unknown permission bits {:#x}", name.c_str(),
                          bits);
@@ -488,10 +540,9 @@ private:
                          "{}: boot config declares {} KiB of memory; must be 1 KiB to 2^52 bytes",
                          name.c_str(), boot->memory_kib());
         }
-        if (length(boot->bootargs()) > limits_.max_command_line_bytes) {
-            return Error(ErrorCode::kOutOfRange, "{}: bootargs are {} bytes, limit {}",
-                         name.c_str(), length(boot->bootargs()), limits_.max_command_line_bytes);
-        }
+        auto bootargs_what = FixedString<96>::formatted("{}: bootargs", name.c_str());
+        RELAY_TRY(
+            check_text(bootargs_what.c_str(), boot->bootargs(), limits_.max_command_line_bytes));
         bool configured = domain.lifecycle() == schema::DomainLifecycle::Configured;
         if (configured && boot->kernel() != nullptr && length(state_.boot_modules()) > 0 &&
             !boot_module_exists(boot->kernel()->mb_index())) {
@@ -891,12 +942,12 @@ private:
                              "update history: record {} has unknown outcome {}", i,
                              static_cast<u8>(record.outcome()));
             }
-            if (length(record.source_version()) > limits_.max_version_bytes ||
-                length(record.target_version()) > limits_.max_version_bytes) {
-                return Error(ErrorCode::kOutOfRange,
-                             "update history: record {} has a version string over {} bytes", i,
-                             limits_.max_version_bytes);
-            }
+            auto source = FixedString<64>::formatted("update record {} source version", i);
+            RELAY_TRY(
+                check_text(source.c_str(), record.source_version(), limits_.max_version_bytes));
+            auto target = FixedString<64>::formatted("update record {} target version", i);
+            RELAY_TRY(
+                check_text(target.c_str(), record.target_version(), limits_.max_version_bytes));
             usize phases = length(record.phases());
             if (phases > limits_.max_update_phases) {
                 return Error(ErrorCode::kOutOfRange,
@@ -904,11 +955,9 @@ private:
                              limits_.max_update_phases);
             }
             for (flatbuffers::uoffset_t p = 0; p < phases; ++p) {
-                if (length(record.phases()->Get(p)->name()) > limits_.max_name_bytes) {
-                    return Error(ErrorCode::kOutOfRange,
-                                 "update history: record {} phase {} name over {} bytes", i, p,
-                                 limits_.max_name_bytes);
-                }
+                auto what = FixedString<64>::formatted("update record {} phase {} name", i, p);
+                RELAY_TRY(check_text(what.c_str(), record.phases()->Get(p)->name(),
+                                     limits_.max_name_bytes));
             }
         }
         return ok_status();

@@ -353,6 +353,15 @@ INSTANTIATE_TEST_SUITE_P(
             },
             "device 01:00.0: page table root 0x1000 is not a page inside an IOMMU-tables "
             "preserved range"},
+        SemanticCase{"non_utf8_name",
+                     [](fbs::HostState& s) {
+                         // An overlong encoding of '/' (RFC 3629 forbids it).
+                         char* name = const_cast<char*>(domain(s, 1).name()->data());
+                         name[0] = '\xC0';
+                         name[1] = '\xAF';
+                         return true;
+                     },
+                     "domain 2: name is not valid UTF-8"},
         SemanticCase{"history_order",
                      [](fbs::HostState& s) {
                          return s.mutable_update_history()->GetMutableObject(1)->mutate_sequence(1);
