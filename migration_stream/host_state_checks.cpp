@@ -208,6 +208,24 @@ private:
         return ok_status();
     }
 
+    // FlatBuffers 2.0.8's Verifier aligns vectors only to their 4-byte length, not to
+    // their elements: a vector of 8-byte structs or u64 could sit 4 bytes off, and reading
+    // it would be undefined behaviour. The payload is 8-byte aligned (verify_stream checks
+    // the stream base; the header is 128 bytes), so the absolute address tells.
+    template <typename T>
+    Status check_element_alignment(const char* what, const flatbuffers::Vector<T>* vector) const {
+                // An empty vector has no elements to misread (and builders do not align it).
+        if (vector == nullptr || vector->size() == 0) {
+            return ok_status();
+        }
+        uptr address = reinterpret_cast<uptr>(vector->Data());
+        if ((address & 7) != 0) {
+            return Error(ErrorCode::kCorrupt, "{} vector is not 8-byte aligned in the payload",
+                         what);
+        }
+        return ok_status();
+    }
+
     Status check_counts() {
         RELAY_TRY(check_limit("domains", length(state_.domains()), limits_.max_domains));
         RELAY_TRY(check_limit("preserved ranges", length(state_.preserved_ranges()),
@@ -350,6 +368,7 @@ private:
         if (ranges == nullptr) {
             return ok_status();
         }
+        RELAY_TRY(check_element_alignment("preserved ranges", ranges));
         for (flatbuffers::uoffset_t i = 0; i < ranges->size(); ++i) {
             const schema::PreservedRange& range = *ranges->Get(i);
             if (!fits_physical(range.base(), range.size()) || !is_aligned(range.base(), kPage) ||
@@ -627,6 +646,8 @@ private:
             }
         }
         if (const schema::ModelSpecificRegisters* msrs = vcpu.msrs()) {
+            RELAY_TRY(check_element_alignment("fixed-range MTRR", msrs->mtrr_fixed()));
+            RELAY_TRY(check_element_alignment("variable-range MTRR", msrs->mtrr_variable()));
             usize fixed = length(msrs->mtrr_fixed());
             if (fixed != 0 && fixed != 11) {
                 return Error(ErrorCode::kCorrupt, "{} fixed-range MTRRs; there are 0 or 11", fixed);
@@ -710,6 +731,8 @@ private:
             return ok_status();
         }
         auto name = label(domain);
+        auto what = FixedString<96>::formatted("{}: memory", name.c_str());
+        RELAY_TRY(check_element_alignment(what.c_str(), memory));
         u64 ram_bytes = 0;
         u64 declared = domain.boot()->memory_kib() * KiB;
         for (flatbuffers::uoffset_t i = 0; i < memory->size(); ++i) {
@@ -847,6 +870,8 @@ private:
             if (const schema::HostRange* log = unit.event_log()) {
                 RELAY_TRY(check_table_range(u, "event log", log->base(), log->size()));
             }
+            auto frames_what = FixedString<48>::formatted("IOMMU unit {}: table frames", u);
+            RELAY_TRY(check_element_alignment(frames_what.c_str(), unit.table_frames()));
             usize frames = length(unit.table_frames());
             if (frames > limits_.max_table_frames_per_iommu) {
                 return Error(ErrorCode::kOutOfRange, "IOMMU unit {}: {} table frames, limit {}", u,

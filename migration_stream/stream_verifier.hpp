@@ -80,7 +80,8 @@ inline Result<VerifiedStream> verify_stream(const void* bytes, usize size,
     return StreamVerifier(options).verify(bytes, size);
 }
 
-// The semantic checks alone, on a payload that passed the FlatBuffers Verifier.
+// The semantic checks alone, on an 8-byte aligned payload that passed the FlatBuffers
+// Verifier.
 Status check_host_state(const schema::HostState& state, const StreamHeader& header,
                         const VerifyOptions& options);
 

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "migration_stream/stream_verifier.hpp"
+#include "migration_stream/testing/sample_host_state.hpp"
 #include "tests/fuzz/stream_fuzz_target.hpp"
 #include "tools/relay_dump/stream_file.hpp"
 
@@ -37,6 +39,32 @@ TEST(FuzzCorpusReplay, EveryInputRunsCleanAndGoldensVerify) {
         if (path.find("tests/data/streams/") == 0) {
             EXPECT_EQ(verified, 2) << path << " (as is and with its digest recomputed)";
         }
+    }
+}
+
+// Regressions that would pass silently without sanitizers: each crash input, with its
+// digest recomputed as the fuzzer does, is refused for the reason that was fixed.
+TEST(FuzzCorpusReplay, CrashInputsAreRefusedForTheFixedReason) {
+    struct Expectation {
+        const char* file;
+        const char* message_part;
+    };
+    for (Expectation expectation : {
+             Expectation{"crash-non-utf8-string", "is not valid UTF-8"},
+             Expectation{"crash-misaligned-struct-vector", "vector is not 8-byte aligned"},
+         }) {
+        auto bytes = tools::read_file(std::string("tests/fuzz/corpus/") + expectation.file);
+        ASSERT_TRUE(bytes.ok()) << bytes.error().message();
+        std::vector<u8> input(bytes->data(), bytes->data() + bytes->size());
+        std::vector<u8> rewrapped =
+            stream::testing::edit_header(input, [](stream::StreamHeader&) {});
+        ASSERT_FALSE(rewrapped.empty()) << expectation.file;
+        stream::testing::AlignedBytes aligned(rewrapped);
+        auto verified = stream::verify_stream(aligned.data(), aligned.size);
+        ASSERT_FALSE(verified.ok()) << expectation.file;
+        EXPECT_NE(std::string(verified.error().message()).find(expectation.message_part),
+                  std::string::npos)
+            << expectation.file << ": " << verified.error().message();
     }
 }
 
