@@ -7,6 +7,7 @@
 #pragma once
 
 #include "lib/types.hpp"
+#include "migration_stream/features.hpp"
 #include "migration_stream/stream_header.hpp"
 #include "migration_stream/stream_verifier.hpp"
 #include "schema/relay_generated.h"

@@ -93,7 +93,7 @@ if [[ "$jobs" -gt 1 ]]; then
 fi
 set +e
 "$work/stream_fuzzer" "${options[@]}" "$work/corpus" 2>&1 | tee "$work/fuzz.log" |
-    grep -E "INITED|DONE|pulse|NEW_FUNC|ERROR|SUMMARY|stat::|cov:" | grep -v "NEW " | tail -40
+    grep -E "INITED|DONE|pulse|NEW_FUNC|ERROR|SUMMARY|stat::|cov:" | grep -v -E "NEW |REDUCE" | tail -40
 status=${PIPESTATUS[0]}
 set -e
 
