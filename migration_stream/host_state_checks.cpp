@@ -214,7 +214,7 @@ private:
     // the stream base; the header is 128 bytes), so the absolute address tells.
     template <typename T>
     Status check_element_alignment(const char* what, const flatbuffers::Vector<T>* vector) const {
-                // An empty vector has no elements to misread (and builders do not align it).
+        // An empty vector has no elements to misread (and builders do not align it).
         if (vector == nullptr || vector->size() == 0) {
             return ok_status();
         }
