@@ -17,8 +17,11 @@ TEST(StreamSizeBound, CoversRealBuildsOfManyShapes) {
     struct Shape {
         u32 domains, vcpus, extents;
     };
+        // Mixed shapes, and shapes dominated by one term each (extents, domains, vCPUs), so a
+    // term that is too small is not hidden by the slack of the others.
     for (Shape shape : {Shape{1, 1, 1}, Shape{1, 1, 0}, Shape{2, 2, 4}, Shape{3, 8, 100},
-                        Shape{16, 4, 64}, Shape{64, 1, 2}}) {
+                        Shape{16, 4, 64}, Shape{64, 1, 2}, Shape{1, 1, 6000}, Shape{300, 1, 0},
+                        Shape{1, 200, 0}}) {
         SampleOptions options;
         options.domains = shape.domains;
         options.vcpus_per_domain = shape.vcpus;
