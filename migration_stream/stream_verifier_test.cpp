@@ -192,6 +192,15 @@ TEST(StreamVerifier, RefusesContentThatNeedsAnUnsetRequiredBit) {
             testing::make_sample_stream(large),
             [](StreamHeader& h) { h.required_features &= ~feature_mask(Feature::kLargePages); }),
         ErrorCode::kCorrupt, "extent 0 uses 2^21-byte pages but required feature bit 2");
+    SampleOptions cet;
+    cet.cet = true;
+    expect_refused(
+        testing::edit_header(
+            testing::make_sample_stream(cet),
+            [](StreamHeader& h) { h.required_features &= ~feature_mask(Feature::kCetState); }),
+        ErrorCode::kCorrupt,
+        "domain 1 (\"guest-1\"): vCPU 0: carries CET state but required feature bit 3 "
+        "(\"cet-state\") is not set");
 }
 
 TEST(StreamVerifier, RefusesAProducerBuildThatDiffersFromTheHeader) {
