@@ -93,12 +93,16 @@ if [[ "$jobs" -gt 1 ]]; then
 fi
 set +e
 "$work/stream_fuzzer" "${options[@]}" "$work/corpus" 2>&1 | tee "$work/fuzz.log" |
-    grep -E "INITED|DONE|pulse|NEW_FUNC|ERROR|SUMMARY|stat::|cov:" | grep -v -E "NEW |REDUCE" | tail -40
+    grep -E "INITED|DONE|ERROR|SUMMARY|stat::|^#[0-9]+:" | tail -20
 status=${PIPESTATUS[0]}
 set -e
 
-executions=$(grep -E "stat::number_of_executed_units" "$work/fuzz.log" | awk '{s += $2} END {print s + 0}')
-coverage=$(grep -oE "cov: [0-9]+" "$work/fuzz.log" | tail -1 | awk '{print $2}')
+# Plain mode prints final stats; fork mode (--jobs > 1) only progress lines "#N: cov: ...".
+executions=$({ grep -E "stat::number_of_executed_units" "$work/fuzz.log" || true; } | awk '{s += $2} END {print s + 0}')
+if [[ "$executions" -eq 0 ]]; then
+    executions=$({ grep -oE "^#[0-9]+" "$work/fuzz.log" || true; } | tail -1 | tr -d '#')
+fi
+coverage=$({ grep -oE "cov: [0-9]+" "$work/fuzz.log" || true; } | tail -1 | awk '{print $2}')
 corpus_size=$(find "$work/corpus" -type f | wc -l)
 echo "== result: ${executions} executions, coverage ${coverage:-?} edges, corpus ${corpus_size} inputs"
 findings=$(find "$work/artifacts" -type f | wc -l)
