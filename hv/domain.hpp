@@ -21,7 +21,7 @@ struct Vcpu;
 inline constexpr usize kMaxDomains = 64;
 inline constexpr usize kMaxVcpusPerDomain = 16;
 inline constexpr usize kMaxVcpus = 256;
-inline constexpr usize kMaxExtentsPerDomain = 512;
+// Extents live in frames the builder allocates per domain (sized for its RAM).
 inline constexpr usize kDomainNameCapacity = 32;
 inline constexpr usize kBootargsCapacity = 1024;
 
@@ -83,8 +83,12 @@ public:
     std::atomic<u32> pause_count{0};
 
     // ---- Memory ----
+    // Sorted by guest address, non-overlapping; storage from the frame allocator.
+    GuestMemoryExtent* extents = nullptr;
     usize extent_count = 0;
-    GuestMemoryExtent extents[kMaxExtentsPerDomain];
+    usize extent_capacity = 0;
+    HostPhysAddr extent_storage;
+    u32 extent_storage_order = 0;
     u64 ram_bytes = 0;
     HypervisorTableMemory table_memory;
     NestedPageTable npt{table_memory, HostPhysAddr(0)};

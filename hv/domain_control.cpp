@@ -130,6 +130,12 @@ void domain_release_resources(Domain& domain) {
     }
     domain.extent_count = 0;
     domain.ram_bytes = 0;
+    if (domain.extent_storage.raw() != 0) {
+        (void)free_frames(domain.extent_storage, domain.extent_storage_order);
+        domain.extent_storage = HostPhysAddr(0);
+        domain.extents = nullptr;
+        domain.extent_capacity = 0;
+    }
     if (domain.npt.root().raw() != 0) {
         domain.npt.destroy();
     }

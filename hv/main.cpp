@@ -11,16 +11,20 @@
 #include "hv/arch/x86/cpu_setup.hpp"
 #include "hv/arch/x86/descriptors.hpp"
 #include "hv/arch/x86/smp.hpp"
+#include "hv/arch/x86/svm/svm.hpp"
 #include "hv/arch/x86/time.hpp"
 #include "hv/boot/command_line.hpp"
 #include "hv/boot/multiboot.hpp"
 #include "hv/build_info.hpp"
 #include "hv/console.hpp"
+#include "hv/extended_state.hpp"
+#include "hv/hyperlaunch_boot.hpp"
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
 #include "hv/panic.hpp"
 #include "hv/percpu.hpp"
+#include "hv/scheduler.hpp"
 #include "hv/shutdown.hpp"
 #include "hv/symbols.hpp"
 
@@ -47,6 +51,12 @@ BootInfo boot_info;
 CommandLineOptions options;
 acpi::AcpiInfo acpi_info;
 HostPhysRange handover_region;
+
+// Boot CPU -> application processors: SVM is usable (set up your CPU), then run.
+std::atomic<bool> cpus_may_enable_svm{false};
+std::atomic<bool> cpus_may_run{false};
+std::atomic<u32> cpus_ready_for_guests{0};
+u32 apic_ticks_per_ms = 0;
 
 // IST stacks for the boot CPU until it has stacks of its own.
 alignas(16) u8 boot_ist_stacks[3][4096];
@@ -144,6 +154,15 @@ Status setup_acpi() {
     return ok_status();
 }
 
+// SVM, extended state and the scheduler on the calling CPU.
+Status prepare_cpu_for_guests() {
+    RELAY_TRY(svm::enable_on_this_cpu());
+    extended_state_init_this_cpu();
+    RELAY_TRY(scheduler_init_this_cpu(apic_ticks_per_ms));
+    cpus_ready_for_guests.fetch_add(1, std::memory_order_acq_rel);
+    return ok_status();
+}
+
 [[noreturn]] void call_on_stack(u64 stack_top, void (*function)()) {
     asm volatile(
         "mov %0, %%rsp\n"
@@ -226,8 +245,48 @@ void trigger_test_fault(TestFault fault) {
         log_error("test_fault=ap-page-fault: no AP faulted");
     }
 
-    log_info("no domains to run; shutting down");
-    system_shutdown(ShutdownStatus::kSuccess);
+    auto svm_features = svm::detect();
+    if (!svm_features.ok()) {
+        boot_failed("SVM", svm_features.error());
+    }
+    const svm::Features& f = svm_features.value();
+    log_info("SVM: revision {}, {} ASIDs, nested paging, NRIP save {}, decode assists {}, "
+             "flush by ASID {}",
+             f.revision, f.asid_count, f.nrip_save ? "yes" : "no", f.decode_assists ? "yes" : "no",
+             f.flush_by_asid ? "yes" : "no");
+    apic_ticks_per_ms = x86::calibrate_apic_timer();
+    Status prepared = prepare_cpu_for_guests();
+    if (!prepared.ok()) {
+        boot_failed("SVM on the boot CPU", prepared.error());
+    }
+    cpus_may_enable_svm.store(true, std::memory_order_release);
+    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(2'000'000);
+    while (cpus_ready_for_guests.load(std::memory_order_acquire) < online && x86::rdtsc() < deadline) {
+        x86::cpu_relax();
+    }
+    if (cpus_ready_for_guests.load(std::memory_order_acquire) < online) {
+        log_error("only {} of {} CPUs set up SVM", cpus_ready_for_guests.load(), online);
+    }
+
+    HyperlaunchBootInputs inputs;
+    inputs.boot = &boot_info;
+    inputs.handover = handover_region;
+    inputs.tsc_khz = hz / 1000;
+    inputs.physical_cpus = online;
+    auto started = boot_domains(inputs);
+    if (!started.ok()) {
+        log_error("boot failed: {}", started.error().message());
+        system_shutdown(ShutdownStatus::kFailure);
+    }
+    if (started.value() == 0) {
+        bool configured = boot_info.module_count > 0;
+        log_info("no domains to run; shutting down");
+        // A configuration whose domains all failed to build is a failed boot.
+        system_shutdown(configured ? ShutdownStatus::kFailure : ShutdownStatus::kSuccess);
+    }
+    log_info("{} domains running", started.value());
+    cpus_may_run.store(true, std::memory_order_release);
+    scheduler_run();
 }
 
 }  // namespace
@@ -241,9 +300,18 @@ HostPhysAddr image_phys_base() {
     if (options.test_fault == TestFault::kApPageFault && cpu.index == 1) {
         (void)*reinterpret_cast<volatile u64*>(0xdead1000ull);
     }
-    for (;;) {
-        x86::enable_and_halt();
+    while (!cpus_may_enable_svm.load(std::memory_order_acquire)) {
+        x86::cpu_relax();
     }
+    Status prepared = prepare_cpu_for_guests();
+    if (!prepared.ok()) {
+        log_error("cpu {}: cannot run guests: {}", cpu.index, prepared.error().message());
+        x86::halt_forever();
+    }
+    while (!cpus_may_run.load(std::memory_order_acquire)) {
+        x86::cpu_relax();
+    }
+    scheduler_run();
 }
 
 }  // namespace relay
