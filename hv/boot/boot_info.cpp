@@ -16,6 +16,8 @@ const char* memory_type_name(MemoryType type) {
             return "ACPI NVS";
         case MemoryType::kBadMemory:
             return "bad memory";
+        case MemoryType::kPreserved:
+            return "preserved (live update)";
     }
     return "unknown";
 }

@@ -18,6 +18,10 @@ enum class MemoryType : u8 {
     kAcpiReclaimable = 3,
     kAcpiNvs = 4,
     kBadMemory = 5,
+    // Relay's live-update type (kexec/multiboot2_writer.hpp): memory the previous build
+    // carried across the handover (guest RAM, the stream, boot modules). Usable, but only
+    // once the stream has said who owns it.
+    kPreserved = 0x52,
 };
 
 const char* memory_type_name(MemoryType type);

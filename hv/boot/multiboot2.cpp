@@ -45,6 +45,8 @@ MemoryType memory_type_from(u32 raw) {
             return MemoryType::kAcpiNvs;
         case 5:
             return MemoryType::kBadMemory;
+        case 0x5245'4C59:  // "RELY": kexec/multiboot2_writer.hpp
+            return MemoryType::kPreserved;
         default:
             return MemoryType::kReserved;
     }
