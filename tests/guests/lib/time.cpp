@@ -32,6 +32,10 @@ u64 tsc_ticks_for(u64 microseconds) {
     return tsc_ticks_for_microseconds(microseconds, g_tsc_khz);
 }
 
+u64 microseconds_for(u64 ticks) {
+    return microseconds_for_tsc_ticks(ticks, g_tsc_khz);
+}
+
 u64 monotonic_microseconds() {
     return microseconds_for_tsc_ticks(read_tsc(), g_tsc_khz);
 }

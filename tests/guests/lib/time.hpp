@@ -18,6 +18,9 @@ bool tsc_rate_assumed();
 // TSC ticks in `microseconds` (saturating).
 u64 tsc_ticks_for(u64 microseconds);
 
+// Microseconds in `ticks` TSC ticks.
+u64 microseconds_for(u64 ticks);
+
 // Microseconds since an arbitrary start (the TSC's zero).
 u64 monotonic_microseconds();
 
