@@ -96,7 +96,8 @@ void guest_main(const StartInfo& info) {
             panic("{}", targets.error().message());
         }
     }
-    Result<u64> outside = line.number_or("outside", kDefaultOutside, 0, (1ull << 52) - 1);
+    // Guest-virtual = guest-physical here, so the address must also be canonical.
+    Result<u64> outside = line.number_or("outside", kDefaultOutside, 0, (1ull << 47) - 1);
     if (!outside.ok()) {
         panic("{}", outside.error().message());
     }
