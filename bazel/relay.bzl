@@ -142,8 +142,8 @@ def relay_guest_library(name, copts = [], deps = [], **kwargs):
 def relay_guest_elf(name, deps, **kwargs):
     """A test guest kernel: a static ELF linked at 1 MiB by tests/guests/lib/guest.ld.
 
-    `deps` must provide `guest_main` and `kGuestProgramName` (tests/guests/lib/guest.hpp)
-    and include //tests/guests/lib:guest, which provides the entry point.
+    `deps` must provide `guest_main` and `kGuestProgram` (tests/guests/lib/guest.hpp) and
+    include //tests/guests/lib:guest, which provides the entry point.
     """
     native.cc_binary(
         name = name,

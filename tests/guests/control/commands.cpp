@@ -129,7 +129,7 @@ Outcome run_info(const Command& command, Interpreter& interpreter) {
     if (result < 0) {
         return Outcome::error(result);
     }
-    char text[192];
+    char text[Outcome::kDetailCapacity];
     FormatBuffer output(text, sizeof(text));
     print_entry(output, info.entry);
     format(output, " uuid=");

@@ -130,6 +130,33 @@ TEST(Interpreter, CrashedAndOddDomainsAreShownSafely) {
     EXPECT_EQ(run.platform.lines[6], "control: list: ok 5 domains");
 }
 
+TEST(Interpreter, TheWidestInfoLineIsNotCut) {
+    ScriptRun run;
+    relay_domain_info& info = run.platform.domains[3];
+    std::memset(info.entry.name, 'n', sizeof(info.entry.name));
+    info.entry.domid = 65535;
+    run.platform.domains[65535] = info;
+    relay_domain_info& wide = run.platform.domains[65535];
+    wide.entry.lifecycle = RELAY_DOMAIN_SHUT_DOWN;
+    wide.entry.shutdown_reason = 200;
+    wide.entry.permissions = ~0u;
+    wide.entry.functions = ~0u;
+    wide.entry.vcpus = 65535;
+    wide.entry.memory_kib = ~0ull;
+    wide.pause_count = ~0ull;
+    wide.exits = ~0ull;
+    wide.run_time_ns = ~0ull;
+    std::memset(wide.uuid, 0xff, sizeof(wide.uuid));
+    run.run("info 65535");
+    EXPECT_EQ(run.platform.lines[1],
+              "control: info 65535: ok domain 65535 name=nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn "
+              "lifecycle=shut-down vcpus=65535 memory_kib=18446744073709551615 "
+              "roles=control,hardware,boot,permissions:0xfffffffc,functions:0xfffffffe "
+              "reason=200 uuid=ffffffff-ffff-ffff-ffff-ffffffffffff "
+              "pause_count=18446744073709551615 exits=18446744073709551615 "
+              "run_time_ms=18446744073709");
+}
+
 TEST(Interpreter, ListLongerThanTheBufferSaysSo) {
     ScriptRun run;
     for (u16 domid = 10; domid < 10 + kDomainListCapacity; ++domid) {

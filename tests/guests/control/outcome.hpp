@@ -10,16 +10,19 @@
 namespace relay::guest::control {
 
 struct Outcome {
+    // Room for the longest info line: every field at its widest.
+    static constexpr usize kDetailCapacity = 384;
+
     enum class Kind : u8 { kOk, kError, kTimeout, kStop };
 
     Kind kind = Kind::kOk;
     i64 code = 0;  // RELAY_E* for kError
-    FixedString<192> detail;
+    FixedString<kDetailCapacity> detail;
 
     template <typename... Args>
     static Outcome ok(const char* fmt = "", const Args&... args) {
         Outcome outcome;
-        outcome.detail = FixedString<192>::formatted(fmt, args...);
+        outcome.detail = FixedString<kDetailCapacity>::formatted(fmt, args...);
         return outcome;
     }
     static Outcome error(i64 code) {
@@ -32,7 +35,7 @@ struct Outcome {
     static Outcome timeout(const char* fmt, const Args&... args) {
         Outcome outcome;
         outcome.kind = Kind::kTimeout;
-        outcome.detail = FixedString<192>::formatted(fmt, args...);
+        outcome.detail = FixedString<kDetailCapacity>::formatted(fmt, args...);
         return outcome;
     }
     static Outcome stop() {

@@ -54,12 +54,12 @@ void attack_hypercalls(const RogueContext& context, AttackLog& log) {
     hypercall_attack(log, kGroup, Name::formatted("domain_info({}) (own)", context.domid), own,
                      Expected::success());
     if (own >= 0) {
-        auto observed = FixedString<96>::formatted("domid {} name {} vcpus {} memory_kib {}",
-                                                   g_info.entry.domid, bounded(g_info.entry.name),
-                                                   g_info.entry.vcpus, g_info.entry.memory_kib);
+        auto observed = FixedString<160>::formatted("domid {} name {} vcpus {} memory_kib {}",
+                                                    g_info.entry.domid, bounded(g_info.entry.name),
+                                                    g_info.entry.vcpus, g_info.entry.memory_kib);
         auto expected =
-            FixedString<96>::formatted("domid {} name {} vcpus {} memory_kib {}", context.domid,
-                                       context.name, context.vcpus, context.memory_size / KiB);
+            FixedString<160>::formatted("domid {} name {} vcpus {} memory_kib {}", context.domid,
+                                        context.name, context.vcpus, context.memory_size / KiB);
         log.check(kGroup, "domain_info(own) contents", observed.view(), expected.view(),
                   observed.view() == expected.view());
     }
