@@ -1,7 +1,8 @@
 """Relay's build configurations, in one place.
 
 Two configurations exist side by side in one Bazel build:
-  * freestanding: the hypervisor image and everything linked into it;
+  * freestanding: the hypervisor image and everything linked into it, and the test
+    guests (tests/guests, with the GUEST_* additions below);
   * hosted: host tools (relay-dump, relay-config) and tests.
 Code shared by both (schema, migration_stream, config parsing, table logic) is declared
 once with `relay_shared_library` and compiled twice.
@@ -52,8 +53,33 @@ HOSTED_COPTS = WARNING_COPTS + [
     "-DRELAY_HOSTED=1",
 ]
 
+# Test guests (tests/guests, docs/testing.md) compile like the hypervisor, optimised: they
+# run under QEMU TCG, where memtest's loops at -O0 would be too slow to keep its heartbeat.
+# -mcmodel=kernel stays: guests link at 1 MiB, whose addresses fit the model's
+# sign-extended 32-bit relocations, so they share //lib's freestanding objects.
+GUEST_CXX_COPTS = FREESTANDING_CXX_ALL + [
+    "-O2",
+    "-DRELAY_GUEST=1",
+]
+
+# A guest is a static ELF loaded by the domain builder at its physical addresses
+# (hv/abi/start_info.h): no dynamic linker, no libc, 4 KiB segment alignment so that the
+# image is small and starts at exactly 1 MiB.
+GUEST_LINKOPTS = [
+    "-nostdlib",
+    "-static",
+    "-no-pie",
+    "-fuse-ld=bfd",
+    "-Wl,-z,max-page-size=0x1000",
+    "-Wl,--no-dynamic-linker",
+    "-Wl,--build-id=none",
+    "-Wl,--fatal-warnings",
+]
+
+GUEST_LINKER_SCRIPT = "//tests/guests/lib:guest.ld"
+
 def relay_freestanding_library(name, copts = [], deps = [], **kwargs):
-    """A library linked into the hypervisor image only."""
+    """A freestanding library: linked into the hypervisor image (or a test guest)."""
     native.cc_library(
         name = name,
         copts = FREESTANDING_CXX_ALL + copts,
@@ -99,5 +125,31 @@ def relay_host_test(name, copts = [], deps = [], tags = [], **kwargs):
         copts = HOSTED_COPTS + copts,
         deps = deps + ["//third_party/system:gtest_main"],
         tags = tags + ["unit"],
+        **kwargs
+    )
+
+def relay_guest_library(name, copts = [], deps = [], **kwargs):
+    """A library linked into test guests only (tests/guests)."""
+    native.cc_library(
+        name = name,
+        copts = GUEST_CXX_COPTS + copts,
+        deps = deps,
+        linkstatic = True,
+        alwayslink = True,
+        **kwargs
+    )
+
+def relay_guest_elf(name, deps, **kwargs):
+    """A test guest kernel: a static ELF linked at 1 MiB by tests/guests/lib/guest.ld.
+
+    `deps` must provide `guest_main` and `kGuestProgram` (tests/guests/lib/guest.hpp) and
+    include //tests/guests/lib:guest, which provides the entry point.
+    """
+    native.cc_binary(
+        name = name,
+        additional_linker_inputs = [GUEST_LINKER_SCRIPT],
+        features = ["-supports_start_end_lib"],
+        linkopts = GUEST_LINKOPTS + ["-Wl,-T,$(location %s)" % GUEST_LINKER_SCRIPT],
+        deps = deps,
         **kwargs
     )

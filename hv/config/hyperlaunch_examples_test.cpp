@@ -76,6 +76,15 @@ const ExpectedDomain kMemtest2{
     "memtest2", 3, 0, 0, 2, 32 * 1024, 2, "seed=42", "bazel-bin/tests/guests/memtest.elf"};
 const ExpectedDomain kRogue{
     "rogue", 4, 0, 0, 1, 16 * 1024, 3, "attacks=all", "bazel-bin/tests/guests/rogue.elf"};
+const ExpectedDomain kRogue2{"rogue2",
+                             5,
+                             0,
+                             0,
+                             1,
+                             8 * 1024,
+                             3,
+                             "attacks=unknown,triple-fault",
+                             "bazel-bin/tests/guests/rogue.elf"};
 
 void expect_module_use(const ModuleUse& use, ModuleRole role, u32 users, u32 first_domain,
                        const std::string& file) {
@@ -115,14 +124,15 @@ TEST(HyperlaunchExamples, RogueParsesToTheExpectedModel) {
     ParseRun run = parse(tree, present_modules(4), roomy_limits());
     ASSERT_TRUE(run.ok()) << run.message();
     const HyperlaunchConfig& config = *run.config;
-    ASSERT_EQ(config.domain_count, 4u);
+    ASSERT_EQ(config.domain_count, 5u);
     expect_domain(config.domains[0], kControl);
     expect_domain(config.domains[1], kMemtest1);
     expect_domain(config.domains[2], kMemtest2);
     expect_domain(config.domains[3], kRogue);
-    EXPECT_EQ(config.total_memory_kib, 96u * 1024);
+    expect_domain(config.domains[4], kRogue2);
+    EXPECT_EQ(config.total_memory_kib, 104u * 1024);
     ASSERT_EQ(config.module_count, 4u);
-    expect_module_use(config.modules[3], ModuleRole::kKernel, 1, 3,
+    expect_module_use(config.modules[3], ModuleRole::kKernel, 2, 3,
                       "bazel-bin/tests/guests/rogue.elf");
 }
 
@@ -133,7 +143,7 @@ TEST(HyperlaunchExamples, FitASmallHost) {
         .guest_memory_bytes = 128 * MiB,
         .physical_cpus = 2,
         .max_vcpus_per_domain = 2,
-        .max_domains = 4,
+        .max_domains = 5,
     };
     EXPECT_TRUE(parse(TestTree::load("examples/default.dtb"), present_modules(3), small).ok());
     EXPECT_TRUE(parse(TestTree::load("examples/rogue.dtb"), present_modules(4), small).ok());

@@ -1,5 +1,7 @@
-// The C library functions the hypervisor's compiler output, libfdt and FlatBuffers'
-// readers need (ENVIRONMENT.md lists them). Nothing else from libc exists here.
+// The C library functions freestanding images need: what the compiler's output, libfdt and
+// FlatBuffers' readers call (ENVIRONMENT.md lists them). Linked into the hypervisor and the
+// test guests (//lib:libc_freestanding); hosted code uses the system's libc. Nothing else
+// from libc exists here.
 #include <cstddef>
 
 extern "C" {
