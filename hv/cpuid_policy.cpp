@@ -4,7 +4,9 @@ namespace relay {
 
 namespace {
 
-constexpr u32 bit(int n) { return 1u << n; }
+constexpr u32 bit(int n) {
+    return 1u << n;
+}
 
 // Leaf 1 ECX (AMD APM vol. 3 appendix E.3.2; Intel SDM vol. 2 table 3-10).
 constexpr u32 kLeaf1EcxAllowed = bit(0)      // SSE3
@@ -129,8 +131,8 @@ CpuidValues guest_cpuid(const HostCpuid& host, u32 leaf, u32 subleaf,
         case 0x1:
             result.eax = h.eax;  // family, model, stepping
             // EBX: initial APIC ID (31:24), logical processor count (23:16), CLFLUSH size.
-            result.ebx = (identity.vcpu_id << 24) | ((identity.vcpu_count & 0xFF) << 16) |
-                         (h.ebx & 0xFF00);
+            result.ebx =
+                (identity.vcpu_id << 24) | ((identity.vcpu_count & 0xFF) << 16) | (h.ebx & 0xFF00);
             result.ecx = (h.ecx & kLeaf1EcxAllowed) | kLeaf1EcxX2apic | kLeaf1EcxTscDeadline |
                          kLeaf1EcxHypervisor;
             if (identity.osxsave) {

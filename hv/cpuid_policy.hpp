@@ -28,10 +28,10 @@ protected:
 };
 
 struct GuestCpuIdentity {
-    u32 vcpu_id = 0;      // becomes the initial (x2)APIC ID
+    u32 vcpu_id = 0;  // becomes the initial (x2)APIC ID
     u32 vcpu_count = 1;
-    u64 tsc_khz = 0;      // reported in the hypervisor timing leaf
-    bool osxsave = false; // guest CR4.OSXSAVE, mirrored in leaf 1 ECX[27]
+    u64 tsc_khz = 0;           // reported in the hypervisor timing leaf
+    bool osxsave = false;      // guest CR4.OSXSAVE, mirrored in leaf 1 ECX[27]
     bool apic_enabled = true;  // guest IA32_APIC_BASE[11], mirrored in leaf 1 EDX[9]
 };
 

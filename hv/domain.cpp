@@ -30,9 +30,13 @@ const char* lifecycle_name(DomainLifecycle lifecycle) {
     return "?";
 }
 
-bool Domain::is_control() const { return (permissions & 1u) != 0; }
+bool Domain::is_control() const {
+    return (permissions & 1u) != 0;
+}
 
-std::string_view Domain::name_view() const { return std::string_view(name, strnlen(name, sizeof(name))); }
+std::string_view Domain::name_view() const {
+    return std::string_view(name, strnlen(name, sizeof(name)));
+}
 
 const GuestMemoryExtent* Domain::extent_for(GuestPhysAddr address) const {
     // Extents are sorted by guest address: binary search.
@@ -94,14 +98,16 @@ bool Domain::range_is_ram(GuestPhysAddr address, u64 length) const {
 
 Status Domain::copy_from_guest(void* destination, GuestPhysAddr source, u64 length) const {
     u8* out = static_cast<u8*>(destination);
-    return for_each_piece(source, length,
-                          [&](u8* host, u64 done, u64 chunk) { std::memcpy(out + done, host, chunk); });
+    return for_each_piece(source, length, [&](u8* host, u64 done, u64 chunk) {
+        std::memcpy(out + done, host, chunk);
+    });
 }
 
 Status Domain::copy_to_guest(GuestPhysAddr destination, const void* source, u64 length) {
     const u8* in = static_cast<const u8*>(source);
-    return for_each_piece(destination, length,
-                          [&](u8* host, u64 done, u64 chunk) { std::memcpy(host, in + done, chunk); });
+    return for_each_piece(destination, length, [&](u8* host, u64 done, u64 chunk) {
+        std::memcpy(host, in + done, chunk);
+    });
 }
 
 Status Domain::zero_guest(GuestPhysAddr destination, u64 length) {
@@ -165,7 +171,11 @@ usize domain_count() {
     return count;
 }
 
-Domain* domain_slot(usize index) { return &domain_table[index]; }
-bool domain_slot_used(usize index) { return slot_used[index]; }
+Domain* domain_slot(usize index) {
+    return &domain_table[index];
+}
+bool domain_slot_used(usize index) {
+    return slot_used[index];
+}
 
 }  // namespace relay

@@ -58,7 +58,9 @@ usize ram_regions(u64 bytes, RamRegion (&regions)[2]) {
     return 1;
 }
 
-void copy_text(std::string_view text, char* out, usize capacity) { copy_string(text, out, capacity); }
+void copy_text(std::string_view text, char* out, usize capacity) {
+    copy_string(text, out, capacity);
+}
 
 std::string_view view(const flatbuffers::String* text) {
     return text != nullptr ? std::string_view(text->c_str(), text->size()) : std::string_view();
@@ -95,7 +97,8 @@ void fill_identity(Domain& domain, const fbs::Domain& state) {
 
 // Appends [guest, guest + size) -> host to the extents, merging with the previous extent
 // when both sides are contiguous.
-Status append_extent(Domain& domain, GuestPhysAddr guest, HostPhysAddr host, u64 size, u8 page_log2) {
+Status append_extent(Domain& domain, GuestPhysAddr guest, HostPhysAddr host, u64 size,
+                     u8 page_log2) {
     if (domain.extent_count > 0) {
         GuestMemoryExtent& last = domain.extents[domain.extent_count - 1];
         if (last.guest + last.size == guest && last.host + last.size == host &&
@@ -109,7 +112,8 @@ Status append_extent(Domain& domain, GuestPhysAddr guest, HostPhysAddr host, u64
                           "domain {}: guest memory is too fragmented ({} extents)", domain.domid,
                           domain.extent_capacity);
     }
-    domain.extents[domain.extent_count++] = GuestMemoryExtent{guest, host, size, extent::kRam, page_log2};
+    domain.extents[domain.extent_count++] =
+        GuestMemoryExtent{guest, host, size, extent::kRam, page_log2};
     return ok_status();
 }
 
@@ -194,8 +198,9 @@ Result<ModuleData> module_data(const stream::StreamReader& reader, const Domain&
             return data;
         }
     }
-    return make_error(ErrorCode::kNotFound, "domain {}: {} is multiboot module {}, which was not loaded",
-                      domain.domid, role, index);
+    return make_error(ErrorCode::kNotFound,
+                      "domain {}: {} is multiboot module {}, which was not loaded", domain.domid,
+                      role, index);
 }
 
 // Identity page tables for all RAM at RELAY_GUEST_PAGE_TABLES: PML4, one PDPT, a page
@@ -244,7 +249,8 @@ Status build_guest_page_tables(Domain& domain, const RamRegion* regions, usize r
                 RELAY_TRY_ASSIGN(table, take_page());
                 RELAY_TRY(write_entry(directories[gib], index, table.raw() | kPresentWrite));
                 for (u64 page = 0; page < (region.size - offset) / kPageSize4K; ++page) {
-                    RELAY_TRY(write_entry(table, page, (address + page * kPageSize4K) | kPresentWrite));
+                    RELAY_TRY(
+                        write_entry(table, page, (address + page * kPageSize4K) | kPresentWrite));
                 }
             }
         }
@@ -288,13 +294,15 @@ Status write_start_info(Domain& domain, const RamRegion* regions, usize region_c
     cursor += range_count * sizeof(ranges[0]);
     info.modules = cursor;
     info.module_count = module_count;
-    RELAY_TRY(domain.copy_to_guest(GuestPhysAddr(cursor), modules, module_count * sizeof(modules[0])));
+    RELAY_TRY(
+        domain.copy_to_guest(GuestPhysAddr(cursor), modules, module_count * sizeof(modules[0])));
     cursor += module_count * sizeof(modules[0]);
     usize command_line_length = strnlen(domain.bootargs, sizeof(domain.bootargs));
     info.command_line = cursor;
     info.command_line_length = static_cast<u32>(command_line_length);
     if (cursor + command_line_length + 1 > RELAY_GUEST_START_INFO + RELAY_GUEST_START_INFO_SIZE) {
-        return make_error(ErrorCode::kOutOfRange, "domain {}: start info does not fit", domain.domid);
+        return make_error(ErrorCode::kOutOfRange, "domain {}: start info does not fit",
+                          domain.domid);
     }
     RELAY_TRY(domain.copy_to_guest(GuestPhysAddr(cursor), domain.bootargs, command_line_length));
     RELAY_TRY(domain.zero_guest(GuestPhysAddr(cursor + command_line_length), 1));
@@ -332,8 +340,9 @@ Status create_vcpus(Domain& domain, u64 kernel_entry, u64 tsc_offset) {
 Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
     u64 bytes = domain.memory_kib * KiB;
     if (bytes < kMinimumRam) {
-        return make_error(ErrorCode::kOutOfRange, "domain {}: memory {} KiB is below the {} KiB minimum",
-                          domain.domid, domain.memory_kib, kMinimumRam / KiB);
+        return make_error(ErrorCode::kOutOfRange,
+                          "domain {}: memory {} KiB is below the {} KiB minimum", domain.domid,
+                          domain.memory_kib, kMinimumRam / KiB);
     }
     if (!domain.kernel.present) {
         return make_error(ErrorCode::kInvalidArgument, "domain {}: no kernel", domain.domid);
@@ -348,7 +357,8 @@ Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
 
     // Kernel, then the ramdisk right after it.
     RELAY_TRY_ASSIGN(kernel, module_data(reader, domain, domain.kernel.multiboot_index, "kernel"));
-    ElfLoadLimits limits{GuestPhysAddr(RELAY_GUEST_KERNEL_MIN), regions[0].base + regions[0].size, 32};
+    ElfLoadLimits limits{GuestPhysAddr(RELAY_GUEST_KERNEL_MIN), regions[0].base + regions[0].size,
+                         32};
     DomainMemoryWriter writer(domain);
     auto image = load_elf(kernel.bytes, kernel.size, limits, writer);
     if (!image.ok()) {
@@ -357,18 +367,21 @@ Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
     }
     relay_start_module modules[2];
     u32 module_count = 0;
-    modules[module_count++] = relay_start_module{image->lowest.raw(), image->highest - image->lowest,
-                                                 RELAY_MODULE_KERNEL, 0};
+    modules[module_count++] = relay_start_module{
+        image->lowest.raw(), image->highest - image->lowest, RELAY_MODULE_KERNEL, 0};
     if (domain.ramdisk.present) {
-        RELAY_TRY_ASSIGN(ramdisk, module_data(reader, domain, domain.ramdisk.multiboot_index, "ramdisk"));
+        RELAY_TRY_ASSIGN(ramdisk,
+                         module_data(reader, domain, domain.ramdisk.multiboot_index, "ramdisk"));
         GuestPhysAddr at = GuestPhysAddr(align_up_unchecked(image->highest.raw(), kPageSize4K));
         if (!domain.range_is_ram(at, ramdisk.size)) {
-            return make_error(ErrorCode::kOutOfRange,
-                              "domain {}: ramdisk of {} bytes does not fit after the kernel at {:#x}",
-                              domain.domid, ramdisk.size, at.raw());
+            return make_error(
+                ErrorCode::kOutOfRange,
+                "domain {}: ramdisk of {} bytes does not fit after the kernel at {:#x}",
+                domain.domid, ramdisk.size, at.raw());
         }
         RELAY_TRY(domain.copy_to_guest(at, ramdisk.bytes, ramdisk.size));
-        modules[module_count++] = relay_start_module{at.raw(), ramdisk.size, RELAY_MODULE_RAMDISK, 0};
+        modules[module_count++] =
+            relay_start_module{at.raw(), ramdisk.size, RELAY_MODULE_RAMDISK, 0};
     }
 
     u64 gdt[3] = {0, kGdtCode64, kGdtData};
@@ -378,10 +391,17 @@ Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
     u64 tsc_offset = 0 - x86::rdtsc();
     RELAY_TRY(create_vcpus(domain, image->entry.raw(), tsc_offset));
     RELAY_TRY(write_start_info(domain, regions, region_count, modules, module_count));
-    log_info("domain {} ({}): {} vCPU{}, {} MiB in {} extents, kernel {:#x}..{:#x} entry {:#x}{}",
-             domain.domid, domain.name_view(), domain.vcpu_count, domain.vcpu_count == 1 ? "" : "s",
-             domain.ram_bytes / MiB, domain.extent_count, image->lowest.raw(), image->highest.raw(),
-             image->entry.raw(), domain.is_control() ? ", control" : "");
+    char placement[64];
+    FormatBuffer where(placement, sizeof(placement));
+    for (u32 i = 0; i < domain.vcpu_count; ++i) {
+        format(where, i == 0 ? "{}" : ",{}", domain.vcpus[i]->pcpu);
+    }
+    log_info(
+        "domain {} ({}): {} vCPU{} on cpus {}, {} MiB in {} extents, kernel {:#x}..{:#x} entry "
+        "{:#x}{}",
+        domain.domid, domain.name_view(), domain.vcpu_count, domain.vcpu_count == 1 ? "" : "s",
+        where.view(), domain.ram_bytes / MiB, domain.extent_count, image->lowest.raw(),
+        image->highest.raw(), image->entry.raw(), domain.is_control() ? ", control" : "");
     return ok_status();
 }
 
@@ -394,8 +414,9 @@ Result<Domain*> build_domain(const stream::StreamReader& reader, const fbs::Doma
     if (state.lifecycle() == fbs::DomainLifecycle::Configured) {
         status = build_fresh(reader, *domain);
     } else {
-        status = make_error(ErrorCode::kUnsupported, "domain {}: restoring a {} domain is not supported yet",
-                            state.domid(), fbs::EnumNameDomainLifecycle(state.lifecycle()));
+        status = make_error(ErrorCode::kUnsupported,
+                            "domain {}: restoring a {} domain is not supported yet", state.domid(),
+                            fbs::EnumNameDomainLifecycle(state.lifecycle()));
     }
     if (!status.ok()) {
         domain_release_resources(*domain);

@@ -71,7 +71,8 @@ Status domain_pause(Domain& domain) {
         SpinlockGuard guard(lifecycle_lock);
         DomainLifecycle state = domain.lifecycle.load(std::memory_order_acquire);
         if (state != DomainLifecycle::kRunning && state != DomainLifecycle::kPaused) {
-            return make_error(ErrorCode::kBusy, "domain {} is {}", domain.domid, lifecycle_name(state));
+            return make_error(ErrorCode::kBusy, "domain {} is {}", domain.domid,
+                              lifecycle_name(state));
         }
         if (domain.pause_count.fetch_add(1, std::memory_order_seq_cst) == 0) {
             domain.lifecycle.store(DomainLifecycle::kPaused, std::memory_order_release);
@@ -124,7 +125,8 @@ void domain_release_resources(Domain& domain) {
         for (u64 offset = 0; offset < extent.size; offset += block) {
             Status freed = free_frames(extent.host + offset, order);
             if (!freed.ok()) {
-                log_error("domain {}: freeing guest memory: {}", domain.domid, freed.error().message());
+                log_error("domain {}: freeing guest memory: {}", domain.domid,
+                          freed.error().message());
             }
         }
     }

@@ -54,12 +54,15 @@ ProgramHeader program_header(const u8* file, const ElfHeader& header, u32 index)
 
 Result<ElfHeader> check_header(const u8* file, u64 size, const ElfLoadLimits& limits) {
     if (size < kElfHeaderSize) {
-        return make_error(ErrorCode::kTruncated, "ELF: file of {} bytes is shorter than the ELF header",
-                          size);
+        return make_error(ErrorCode::kTruncated,
+                          "ELF: file of {} bytes is shorter than the ELF header", size);
     }
     ElfHeader header;
     std::memcpy(&header, file, sizeof(header));
-    if (std::memcmp(header.ident, "\x7f" "ELF", 4) != 0) {
+    if (std::memcmp(header.ident,
+                    "\x7f"
+                    "ELF",
+                    4) != 0) {
         return make_error(ErrorCode::kBadMagic, "ELF: not an ELF file (bad magic)");
     }
     if (header.ident[4] != kElfClass64 || header.ident[5] != kElfDataLittle) {
@@ -68,7 +71,8 @@ Result<ElfHeader> check_header(const u8* file, u64 size, const ElfLoadLimits& li
                           header.ident[4], header.ident[5]);
     }
     if (header.machine != kElfMachineX86_64) {
-        return make_error(ErrorCode::kUnsupported, "ELF: machine {} is not x86-64 (62)", header.machine);
+        return make_error(ErrorCode::kUnsupported, "ELF: machine {} is not x86-64 (62)",
+                          header.machine);
     }
     if (header.type != kElfTypeExecutable) {
         return make_error(ErrorCode::kUnsupported,
@@ -81,7 +85,8 @@ Result<ElfHeader> check_header(const u8* file, u64 size, const ElfLoadLimits& li
                           header.program_header_size, kProgramHeaderSize);
     }
     if (header.program_header_count == 0 || header.program_header_count > limits.max_segments * 4) {
-        return make_error(ErrorCode::kCorrupt, "ELF: {} program headers", header.program_header_count);
+        return make_error(ErrorCode::kCorrupt, "ELF: {} program headers",
+                          header.program_header_count);
     }
     u64 table_bytes = static_cast<u64>(header.program_header_count) * kProgramHeaderSize;
     if (header.program_header_offset > size || table_bytes > size - header.program_header_offset) {
@@ -116,9 +121,10 @@ Result<ElfImage> inspect_elf(const u8* file, u64 size, const ElfLoadLimits& limi
                               ph.file_size, ph.memory_size);
         }
         if (ph.offset > size || ph.file_size > size - ph.offset) {
-            return make_error(ErrorCode::kTruncated,
-                              "ELF: segment {} (offset {:#x}, {:#x} bytes) lies outside the {}-byte file",
-                              i, ph.offset, ph.file_size, size);
+            return make_error(
+                ErrorCode::kTruncated,
+                "ELF: segment {} (offset {:#x}, {:#x} bytes) lies outside the {}-byte file", i,
+                ph.offset, ph.file_size, size);
         }
         GuestPhysAddr start(ph.physical_address);
         if (!start.can_add(ph.memory_size)) {
@@ -156,7 +162,8 @@ Result<ElfImage> inspect_elf(const u8* file, u64 size, const ElfLoadLimits& limi
         if (end > image.highest) {
             image.highest = end;
         }
-        if ((ph.flags & kSegmentExecute) != 0 && header.entry >= start.raw() && header.entry < end.raw()) {
+        if ((ph.flags & kSegmentExecute) != 0 && header.entry >= start.raw() &&
+            header.entry < end.raw()) {
             entry_found = true;
         }
     }
@@ -164,7 +171,8 @@ Result<ElfImage> inspect_elf(const u8* file, u64 size, const ElfLoadLimits& limi
         return make_error(ErrorCode::kCorrupt, "ELF: no loadable segment");
     }
     if (!entry_found) {
-        return make_error(ErrorCode::kCorrupt, "ELF: entry point {:#x} is not inside an executable segment",
+        return make_error(ErrorCode::kCorrupt,
+                          "ELF: entry point {:#x} is not inside an executable segment",
                           header.entry);
     }
     image.entry = GuestPhysAddr(header.entry);

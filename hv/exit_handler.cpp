@@ -6,6 +6,7 @@
 #include "hv/domain.hpp"
 #include "hv/domain_control.hpp"
 #include "hv/extended_state.hpp"
+#include "hv/guest_paging.hpp"
 #include "hv/hypercall.hpp"
 #include "hv/msr_emulation.hpp"
 #include "hv/virtual_lapic.hpp"
@@ -34,13 +35,136 @@ void handle_cpuid(Vcpu& vcpu) {
     identity.osxsave = (v.cr4 & x86::kCr4Osxsave) != 0;
     identity.apic_enabled = true;
     RealCpuid host;
-    CpuidValues values = guest_cpuid(host, static_cast<u32>(v.rax), static_cast<u32>(vcpu.regs.rcx),
-                                     identity);
+    CpuidValues values =
+        guest_cpuid(host, static_cast<u32>(v.rax), static_cast<u32>(vcpu.regs.rcx), identity);
     v.rax = values.eax;
     vcpu.regs.rbx = values.ebx;
     vcpu.regs.rcx = values.ecx;
     vcpu.regs.rdx = values.edx;
     skip_instruction(vcpu, 2);  // 0F A2
+}
+
+// One port access: the domain's UART, or nothing (reads float high, writes vanish; in
+// particular the host's isa-debug-exit port is never reachable from a guest).
+u32 port_in(Domain& domain, u16 port, u8 size) {
+    u32 mask = size == 1 ? 0xFF : size == 2 ? 0xFFFF : 0xFFFFFFFF;
+    if (domain.uart.handles(port)) {
+        SpinlockGuard guard(domain.uart_lock);
+        return domain.uart.read(port, size) & mask;
+    }
+    return mask;
+}
+
+void port_out(Domain& domain, u16 port, u8 size, u32 value) {
+    if (domain.uart.handles(port)) {
+        SpinlockGuard guard(domain.uart_lock);
+        domain.uart.write(port, size, value, domain);
+    }
+}
+
+// INS/OUTS (APM §15.10.2, vol. 3 "INS", "OUTS"): the memory operand is emulated through
+// the guest's page tables. At most kStringIoBatch elements per exit; RIP stays on the
+// instruction until RCX reaches zero, so a long REP remains interruptible.
+void handle_string_io(Vcpu& vcpu, bool in, bool repeat, u8 size, u16 port) {
+    constexpr u64 kStringIoBatch = 256;
+    svm::Vmcb& v = *vcpu.vmcb;
+    Domain& domain = *vcpu.domain;
+    u64 info = v.exit_info1;
+    // Address size: EXITINFO1 bits 9:7 (A64, A32, A16). QEMU's TCG leaves them clear;
+    // then take the mode's default (an address-size prefix would need decoding).
+    bool long_mode_code = (v.efer & x86::kEferLma) != 0 && (v.cs.attributes & 0x200) != 0;
+    u64 address_mask;
+    if ((info & (1u << 9)) != 0) {
+        address_mask = ~0ull;
+    } else if ((info & (1u << 8)) != 0) {
+        address_mask = 0xFFFF'FFFFull;
+    } else if ((info & (1u << 7)) != 0) {
+        address_mask = 0xFFFFull;
+    } else {
+        address_mask = long_mode_code                   ? ~0ull
+                       : (v.cs.attributes & 0x400) != 0 ? 0xFFFF'FFFFull
+                                                        : 0xFFFFull;
+    }
+    // OUTS may use a segment override (EXITINFO1 bits 12:10); INS always writes ES:rDI.
+    u64 segment_base = 0;
+    if (!in) {
+        u32 segment = static_cast<u32>((info >> 10) & 7);
+        const svm::VmcbSegment* segments[] = {&v.es, &v.cs, &v.ss, &v.ds, &v.fs, &v.gs};
+        segment_base = segment < 6 ? segments[segment]->base : 0;
+        if (long_mode_code && segment < 4) {
+            segment_base = 0;  // 64-bit mode: only FS and GS have bases
+        }
+    }
+    u64& index = in ? vcpu.regs.rdi : vcpu.regs.rsi;
+    bool down = (v.rflags & (1ull << 10)) != 0;  // RFLAGS.DF
+    u64 count = repeat ? (vcpu.regs.rcx & address_mask) : 1;
+    u64 done = 0;
+    while (done < count && done < kStringIoBatch) {
+        u64 linear = segment_base + (index & address_mask);
+        u8 bytes[4] = {0, 0, 0, 0};
+        if (!in) {
+            for (u8 b = 0; b < size; ++b) {
+                GuestPhysAddr physical;
+                GuestPageFault fault;
+                bool unsupported = false;
+                if (!translate_guest_virtual(domain, v, linear + b, false, &physical, &fault,
+                                             &unsupported)) {
+                    if (unsupported) {
+                        domain_crash(domain,
+                                     "vCPU {} OUTS from {:#x}: guest paging cannot be emulated",
+                                     vcpu.id, linear + b);
+                        return;
+                    }
+                    v.cr2 = fault.address;
+                    inject_exception(vcpu, 14, true, fault.error_code);
+                    return;
+                }
+                if (!domain.copy_from_guest(&bytes[b], physical, 1).ok()) {
+                    domain_crash(domain,
+                                 "vCPU {} OUTS from guest-physical {:#x} outside its memory",
+                                 vcpu.id, physical.raw());
+                    return;
+                }
+            }
+            u32 value = static_cast<u32>(bytes[0]) | (static_cast<u32>(bytes[1]) << 8) |
+                        (static_cast<u32>(bytes[2]) << 16) | (static_cast<u32>(bytes[3]) << 24);
+            port_out(domain, port, size, value);
+        } else {
+            u32 value = port_in(domain, port, size);
+            for (u8 b = 0; b < size; ++b) {
+                u8 byte = static_cast<u8>(value >> (8 * b));
+                GuestPhysAddr physical;
+                GuestPageFault fault;
+                bool unsupported = false;
+                if (!translate_guest_virtual(domain, v, linear + b, true, &physical, &fault,
+                                             &unsupported)) {
+                    if (unsupported) {
+                        domain_crash(domain,
+                                     "vCPU {} INS to {:#x}: guest paging cannot be emulated",
+                                     vcpu.id, linear + b);
+                        return;
+                    }
+                    v.cr2 = fault.address;
+                    inject_exception(vcpu, 14, true, fault.error_code);
+                    return;
+                }
+                if (!domain.copy_to_guest(physical, &byte, 1).ok()) {
+                    domain_crash(domain, "vCPU {} INS to guest-physical {:#x} outside its memory",
+                                 vcpu.id, physical.raw());
+                    return;
+                }
+            }
+        }
+        index = (index & ~address_mask) | ((down ? index - size : index + size) & address_mask);
+        ++done;
+        if (repeat) {
+            vcpu.regs.rcx = (vcpu.regs.rcx & ~address_mask) | ((vcpu.regs.rcx - 1) & address_mask);
+        }
+    }
+    if (done == count) {
+        v.rip = v.exit_info2;
+    }
+    v.interrupt_shadow = 0;
 }
 
 // I/O port exit (APM §15.10.2): EXITINFO1 describes the access, EXITINFO2 is the RIP of
@@ -53,31 +177,15 @@ void handle_io(Vcpu& vcpu) {
     bool repeat = (info & (1u << 3)) != 0;
     u8 size = (info & (1u << 4)) != 0 ? 1 : (info & (1u << 5)) != 0 ? 2 : 4;
     u16 port = static_cast<u16>(info >> 16);
-    Domain& domain = *vcpu.domain;
     if (string) {
-        // INS/OUTS would need guest-virtual addressing; Relay's console needs none. The
-        // access is dropped (like writes to an absent device), with one note per domain.
-        log_debug("domain {}: string I/O to port {:#x} ignored", domain.domid, port);
-        if (repeat) {
-            vcpu.regs.rcx = 0;
-        }
-        v.rip = v.exit_info2;
-        v.interrupt_shadow = 0;
+        handle_string_io(vcpu, in, repeat, size, port);
         return;
     }
     u32 mask = size == 1 ? 0xFF : size == 2 ? 0xFFFF : 0xFFFFFFFF;
-    if (domain.uart.handles(port)) {
-        SpinlockGuard guard(domain.uart_lock);
-        if (in) {
-            u32 value = domain.uart.read(port, size);
-            v.rax = (v.rax & ~static_cast<u64>(mask)) | (value & mask);
-        } else {
-            domain.uart.write(port, size, static_cast<u32>(v.rax) & mask, domain);
-        }
-    } else if (in) {
-        // Nothing else is emulated: reads float high, writes vanish. In particular the
-        // host's isa-debug-exit port is never reachable from a guest.
-        v.rax |= mask;
+    if (in) {
+        v.rax = (v.rax & ~static_cast<u64>(mask)) | port_in(*vcpu.domain, port, size);
+    } else {
+        port_out(*vcpu.domain, port, size, static_cast<u32>(v.rax) & mask);
     }
     v.rip = v.exit_info2;
     v.interrupt_shadow = 0;
@@ -105,8 +213,9 @@ void handle_nested_page_fault(Vcpu& vcpu) {
 
 void handle_shutdown(Vcpu& vcpu) {
     svm::Vmcb& v = *vcpu.vmcb;
-    domain_crash(*vcpu.domain, "vCPU {} triple fault (RIP {:#x} CR0 {:#x} CR3 {:#x} IDTR {:#x}/{:#x})",
-                 vcpu.id, v.rip, v.cr0, v.cr3, v.idtr.base, v.idtr.limit);
+    domain_crash(*vcpu.domain,
+                 "vCPU {} triple fault (RIP {:#x} CR0 {:#x} CR3 {:#x} IDTR {:#x}/{:#x})", vcpu.id,
+                 v.rip, v.cr0, v.cr3, v.idtr.base, v.idtr.limit);
 }
 
 void handle_xsetbv(Vcpu& vcpu) {
@@ -158,7 +267,9 @@ void inject_exception(Vcpu& vcpu, u8 vector, bool has_error_code, u32 error_code
     vcpu.vmcb->event_injection = event;
 }
 
-void prepare_entry(Vcpu& vcpu) { lapic_prepare_entry(vcpu); }
+void prepare_entry(Vcpu& vcpu) {
+    lapic_prepare_entry(vcpu);
+}
 
 void handle_exit(Vcpu& vcpu) {
     svm::Vmcb& v = *vcpu.vmcb;

@@ -11,7 +11,8 @@ bool has_xsave = false;
 u64 host_xcr0_supported = 1;
 
 void xsetbv(u64 value) {
-    asm volatile("xsetbv" ::"c"(0), "a"(static_cast<u32>(value)), "d"(static_cast<u32>(value >> 32)));
+    asm volatile("xsetbv" ::"c"(0), "a"(static_cast<u32>(value)),
+                 "d"(static_cast<u32>(value >> 32)));
 }
 
 }  // namespace

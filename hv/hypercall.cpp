@@ -22,7 +22,9 @@ static_assert(sizeof(relay_vcpu_start) == 64, "ABI: vCPU start is 64 bytes");
 constexpr u64 kConsoleWriteMax = 4096;
 Spinlock control_lock;  // serializes pause/unpause/destroy across callers
 
-bool canonical(u64 address) { return address < (1ull << 47) || address >= ~((1ull << 47) - 1); }
+bool canonical(u64 address) {
+    return address < (1ull << 47) || address >= ~((1ull << 47) - 1);
+}
 
 i64 result_or_error(const Status& status, i64 success = 0) {
     return status.ok() ? success : hypercall_error(status.error());
@@ -98,7 +100,8 @@ i64 hc_domain_list(Vcpu& caller, const u64* a) {
         capacity = kMaxDomains;  // more room than there can be domains is fine
     }
     GuestPhysAddr destination(a[0]);
-    if (capacity > 0 && !caller.domain->range_is_ram(destination, capacity * sizeof(relay_domain_entry))) {
+    if (capacity > 0 &&
+        !caller.domain->range_is_ram(destination, capacity * sizeof(relay_domain_entry))) {
         return RELAY_EFAULT;
     }
     relay_domain_entry entries[kMaxDomains];
@@ -111,7 +114,8 @@ i64 hc_domain_list(Vcpu& caller, const u64* a) {
     });
     u64 written = total < capacity ? total : capacity;
     if (written > 0) {
-        Status copied = caller.domain->copy_to_guest(destination, entries, written * sizeof(relay_domain_entry));
+        Status copied = caller.domain->copy_to_guest(destination, entries,
+                                                     written * sizeof(relay_domain_entry));
         if (!copied.ok()) {
             return RELAY_EFAULT;
         }
@@ -279,7 +283,7 @@ void handle_hypercall(Vcpu& vcpu) {
     }
     u64 number = v.rax;
     const u64 arguments[6] = {vcpu.regs.rdi, vcpu.regs.rsi, vcpu.regs.rdx,
-                              vcpu.regs.r10, vcpu.regs.r8, vcpu.regs.r9};
+                              vcpu.regs.r10, vcpu.regs.r8,  vcpu.regs.r9};
     i64 result;
     if (number >= sizeof(kTable) / sizeof(kTable[0])) {
         result = RELAY_ENOSYS;

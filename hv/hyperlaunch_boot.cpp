@@ -96,14 +96,14 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     // The configuration as a boot stream (the same format a live update carries).
     hyperlaunch::BootStreamModule stream_modules[BootInfo::kMaxModules];
     for (usize i = 0; i < boot.module_count; ++i) {
-        stream_modules[i] = hyperlaunch::BootStreamModule{static_cast<u32>(i),
-                                                          boot.modules[i].range.base().raw(),
-                                                          boot.modules[i].range.size(),
-                                                          boot.module_command_line(i)};
+        stream_modules[i] = hyperlaunch::BootStreamModule{
+            static_cast<u32>(i), boot.modules[i].range.base().raw(), boot.modules[i].range.size(),
+            boot.module_command_line(i)};
     }
     hyperlaunch::BootStreamInputs stream_inputs;
     stream_inputs.config = &config;
-    stream_inputs.modules = std::span<const hyperlaunch::BootStreamModule>(stream_modules, boot.module_count);
+    stream_inputs.modules =
+        std::span<const hyperlaunch::BootStreamModule>(stream_modules, boot.module_count);
     stream_inputs.handover_base = inputs.handover.base().raw();
     stream_inputs.handover_size = inputs.handover.size();
     const BuildId& id = build_id();
@@ -115,8 +115,9 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     FrameBuffer output;
     RELAY_TRY(scratch.allocate(bound));
     RELAY_TRY(output.allocate(bound));
-    RELAY_TRY_ASSIGN(size, hyperlaunch::write_boot_stream(stream_inputs, scratch.data(), scratch.size(),
-                                                          output.data(), output.size()));
+    RELAY_TRY_ASSIGN(size,
+                     hyperlaunch::write_boot_stream(stream_inputs, scratch.data(), scratch.size(),
+                                                    output.data(), output.size()));
     FrameBuffer work;
     RELAY_TRY(work.allocate(stream::verify_work_bytes(0, 0) + kPageSize4K));
     stream::VerifyOptions options;
@@ -140,7 +141,8 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
         }
     });
     if (report.failed > 0) {
-        log_warning("{} of {} domains could not be built", report.failed, report.failed + report.built);
+        log_warning("{} of {} domains could not be built", report.failed,
+                    report.failed + report.built);
     }
     return started;
 }

@@ -250,10 +250,11 @@ void trigger_test_fault(TestFault fault) {
         boot_failed("SVM", svm_features.error());
     }
     const svm::Features& f = svm_features.value();
-    log_info("SVM: revision {}, {} ASIDs, nested paging, NRIP save {}, decode assists {}, "
-             "flush by ASID {}",
-             f.revision, f.asid_count, f.nrip_save ? "yes" : "no", f.decode_assists ? "yes" : "no",
-             f.flush_by_asid ? "yes" : "no");
+    log_info(
+        "SVM: revision {}, {} ASIDs, nested paging, NRIP save {}, decode assists {}, "
+        "flush by ASID {}",
+        f.revision, f.asid_count, f.nrip_save ? "yes" : "no", f.decode_assists ? "yes" : "no",
+        f.flush_by_asid ? "yes" : "no");
     apic_ticks_per_ms = x86::calibrate_apic_timer();
     Status prepared = prepare_cpu_for_guests();
     if (!prepared.ok()) {
@@ -261,7 +262,8 @@ void trigger_test_fault(TestFault fault) {
     }
     cpus_may_enable_svm.store(true, std::memory_order_release);
     u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(2'000'000);
-    while (cpus_ready_for_guests.load(std::memory_order_acquire) < online && x86::rdtsc() < deadline) {
+    while (cpus_ready_for_guests.load(std::memory_order_acquire) < online &&
+           x86::rdtsc() < deadline) {
         x86::cpu_relax();
     }
     if (cpus_ready_for_guests.load(std::memory_order_acquire) < online) {

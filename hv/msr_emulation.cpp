@@ -41,7 +41,9 @@ constexpr u32 kDeCfg = 0xC001'1029;
 // EFER bits a guest may set: SCE, LME, LMA (kept by hardware), NXE.
 constexpr u64 kEferGuestWritable = x86::kEferSce | x86::kEferLme | x86::kEferLma | x86::kEferNxe;
 
-bool canonical(u64 address) { return address < (1ull << 47) || address >= ~((1ull << 47) - 1); }
+bool canonical(u64 address) {
+    return address < (1ull << 47) || address >= ~((1ull << 47) - 1);
+}
 
 // PAT entries must be UC(0), WC(1), WT(4), WP(5), WB(6) or UC-(7).
 bool valid_pat(u64 value) {
@@ -243,8 +245,8 @@ void handle_msr_exit(Vcpu& vcpu) {
         return;
     }
     if (write) {
-        u64 value = (static_cast<u64>(static_cast<u32>(vcpu.regs.rdx)) << 32) |
-                    static_cast<u32>(v.rax);
+        u64 value =
+            (static_cast<u64>(static_cast<u32>(vcpu.regs.rdx)) << 32) | static_cast<u32>(v.rax);
         if (!write_msr(vcpu, msr, value)) {
             log_debug("domain {} vCPU {}: WRMSR {:#x} <- {:#x} refused (#GP)", vcpu.domain->domid,
                       vcpu.id, msr, value);

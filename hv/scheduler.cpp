@@ -34,7 +34,9 @@ namespace {
 
 Scheduler schedulers[kMaxCpus];
 
-Scheduler& this_scheduler() { return *this_cpu().scheduler; }
+Scheduler& this_scheduler() {
+    return *this_cpu().scheduler;
+}
 
 void on_tick(x86::InterruptFrame&) {
     Scheduler& s = this_scheduler();
@@ -124,7 +126,8 @@ u32 least_loaded_cpu() {
     u32 best = 0;
     u32 best_count = ~0u;
     for (u32 cpu = 0; cpu < kMaxCpus; ++cpu) {
-        if (!cpu_data(cpu).online.load(std::memory_order_acquire) || cpu_data(cpu).scheduler == nullptr) {
+        if (!cpu_data(cpu).online.load(std::memory_order_acquire) ||
+            cpu_data(cpu).scheduler == nullptr) {
             continue;
         }
         u32 count = schedulers[cpu].count;
@@ -144,7 +147,8 @@ Status scheduler_init_this_cpu(u32 apic_ticks_per_ms) {
     x86::set_interrupt_handler(kTickVector, on_tick);
     x86::set_interrupt_handler(kKickVector, on_kick);
     u64 count = static_cast<u64>(apic_ticks_per_ms) * kTickMicroseconds / 1000;
-    x86::local_apic_timer_periodic(kTickVector, count > 0xFFFFFFFF ? 0xFFFFFFFF : static_cast<u32>(count));
+    x86::local_apic_timer_periodic(kTickVector,
+                                   count > 0xFFFFFFFF ? 0xFFFFFFFF : static_cast<u32>(count));
     return ok_status();
 }
 
@@ -191,7 +195,9 @@ void scheduler_kick(const Vcpu& vcpu) {
     x86::send_fixed_ipi(cpu_data(vcpu.pcpu).apic_id, kKickVector);
 }
 
-u32 scheduler_queue_length(u32 cpu) { return schedulers[cpu].count; }
+u32 scheduler_queue_length(u32 cpu) {
+    return schedulers[cpu].count;
+}
 
 void scheduler_run() {
     Scheduler& s = this_scheduler();

@@ -8,10 +8,10 @@
 
 namespace relay {
 
-inline constexpr u8 kTickVector = 0xEF;  // scheduler tick
-inline constexpr u8 kKickVector = 0xF0;  // "look at your run queue" / force a #VMEXIT
-inline constexpr u64 kTickMicroseconds = 1'000;     // timer resolution for guest APIC timers
-inline constexpr u64 kSliceMicroseconds = 10'000;   // round-robin time slice
+inline constexpr u8 kTickVector = 0xEF;            // scheduler tick
+inline constexpr u8 kKickVector = 0xF0;            // "look at your run queue" / force a #VMEXIT
+inline constexpr u64 kTickMicroseconds = 1'000;    // timer resolution for guest APIC timers
+inline constexpr u64 kSliceMicroseconds = 10'000;  // round-robin time slice
 
 // Per-CPU setup: run queue, tick handler, periodic LAPIC timer. Every CPU, once.
 Status scheduler_init_this_cpu(u32 apic_ticks_per_ms);

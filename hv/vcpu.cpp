@@ -27,7 +27,7 @@ Status ensure_permission_maps() {
     if (io_permission_map.raw() != 0) {
         return ok_status();
     }
-    RELAY_TRY_ASSIGN(iopm, allocate_frames(2));  // 16 KiB block, 12 KiB used
+    RELAY_TRY_ASSIGN(iopm, allocate_frames(2));   // 16 KiB block, 12 KiB used
     RELAY_TRY_ASSIGN(msrpm, allocate_frames(1));  // 8 KiB
     std::memset(phys_to_virt<u8>(iopm), 0xFF, 4 * kPageSize4K);
     std::memset(phys_to_virt<u8>(msrpm), 0xFF, 2 * kPageSize4K);

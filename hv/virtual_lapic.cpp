@@ -17,10 +17,13 @@ bool x2apic_enabled(const Vcpu& vcpu) {
     return (vcpu.apic_base & mask) == mask;
 }
 
-u8 cr8_of(const Vcpu& vcpu) { return static_cast<u8>(vcpu.vmcb->virtual_interrupt & 0xF); }
+u8 cr8_of(const Vcpu& vcpu) {
+    return static_cast<u8>(vcpu.vmcb->virtual_interrupt & 0xF);
+}
 
 void set_cr8(Vcpu& vcpu, u8 cr8) {
-    vcpu.vmcb->virtual_interrupt = (vcpu.vmcb->virtual_interrupt & ~svm::vintr::kTprMask) | (cr8 & 0xF);
+    vcpu.vmcb->virtual_interrupt =
+        (vcpu.vmcb->virtual_interrupt & ~svm::vintr::kTprMask) | (cr8 & 0xF);
 }
 
 // Makes a vCPU notice new pending work: wake it if halted, make its CPU exit the guest.
@@ -86,21 +89,23 @@ void route_ipi(Vcpu& source, const InterProcessorInterrupt& ipi) {
 
 void open_interrupt_window(Vcpu& vcpu) {
     svm::Vmcb& v = *vcpu.vmcb;
-    v.virtual_interrupt |= svm::vintr::kIrq | svm::vintr::kIgnoreTpr |
-                           (0xFull << svm::vintr::kPriorityShift);
+    v.virtual_interrupt |=
+        svm::vintr::kIrq | svm::vintr::kIgnoreTpr | (0xFull << svm::vintr::kPriorityShift);
     v.intercept_misc1 |= svm::intercept1::kVintr;
 }
 
 void close_interrupt_window(Vcpu& vcpu) {
     svm::Vmcb& v = *vcpu.vmcb;
-    v.virtual_interrupt &= ~(svm::vintr::kIrq | svm::vintr::kIgnoreTpr |
-                             (0xFull << svm::vintr::kPriorityShift));
+    v.virtual_interrupt &=
+        ~(svm::vintr::kIrq | svm::vintr::kIgnoreTpr | (0xFull << svm::vintr::kPriorityShift));
     v.intercept_misc1 &= ~svm::intercept1::kVintr;
 }
 
 }  // namespace
 
-u64 guest_tsc(const Vcpu& vcpu) { return x86::rdtsc() + vcpu.vmcb->tsc_offset; }
+u64 guest_tsc(const Vcpu& vcpu) {
+    return x86::rdtsc() + vcpu.vmcb->tsc_offset;
+}
 
 bool lapic_read_msr(Vcpu& vcpu, u32 msr, u64* value) {
     if (!x2apic_enabled(vcpu)) {
@@ -152,14 +157,17 @@ void lapic_prepare_entry(Vcpu& vcpu) {
     }
     if ((v.rflags & kRflagsIf) != 0 && !shadow) {
         vcpu.lapic.acknowledge(static_cast<u8>(vector));
-        v.event_injection = svm::event::kValid | svm::event::kTypeExternal | static_cast<u64>(vector);
+        v.event_injection =
+            svm::event::kValid | svm::event::kTypeExternal | static_cast<u64>(vector);
         close_interrupt_window(vcpu);
     } else {
         open_interrupt_window(vcpu);
     }
 }
 
-void lapic_on_interrupt_window(Vcpu& vcpu) { close_interrupt_window(vcpu); }
+void lapic_on_interrupt_window(Vcpu& vcpu) {
+    close_interrupt_window(vcpu);
+}
 
 void lapic_on_iret(Vcpu& vcpu) {
     // The IRET has not executed yet; NMIs are unmasked once it completes. Unmasking now

@@ -17,8 +17,12 @@ enum : u32 {
     kTagLoadBase = 21,
 };
 
-void put32(u8* p, u32 v) { std::memcpy(p, &v, 4); }
-void put64(u8* p, u64 v) { std::memcpy(p, &v, 8); }
+void put32(u8* p, u32 v) {
+    std::memcpy(p, &v, 4);
+}
+void put64(u8* p, u64 v) {
+    std::memcpy(p, &v, 8);
+}
 
 }  // namespace
 
@@ -62,7 +66,8 @@ Status Multiboot2Writer::add_module(HostPhysAddr start, u64 size, std::string_vi
     // Multiboot2 modules carry 32-bit addresses (§3.6.6).
     if (start.raw() > 0xFFFFFFFFull || size > 0xFFFFFFFFull - start.raw()) {
         return make_error(ErrorCode::kOutOfRange,
-                          "module at {} + {:#x} is not below 4 GiB (multiboot2 limit)", start, size);
+                          "module at {} + {:#x} is not below 4 GiB (multiboot2 limit)", start,
+                          size);
     }
     RELAY_TRY_ASSIGN(tag, begin_tag(kTagModule, 8 + command_line.size() + 1));
     put32(tag + 8, static_cast<u32>(start.raw()));
@@ -87,7 +92,8 @@ Status Multiboot2Writer::add_memory_map(const Multiboot2MemoryEntry* entries, us
 
 Status Multiboot2Writer::add_acpi_rsdp(const u8* rsdp, usize length) {
     if (length != 20 && length != 36) {
-        return make_error(ErrorCode::kInvalidArgument, "RSDP of {} bytes (20 or 36 expected)", length);
+        return make_error(ErrorCode::kInvalidArgument, "RSDP of {} bytes (20 or 36 expected)",
+                          length);
     }
     RELAY_TRY_ASSIGN(tag, begin_tag(length == 36 ? kTagAcpiNew : kTagAcpiOld, length));
     std::memcpy(tag + 8, rsdp, length);

@@ -30,7 +30,8 @@ TEST(Multiboot2Writer, RoundTripsThroughTheParser) {
                                    {0xfffc0000, 0x40000, kMemoryReserved}};
     ASSERT_TRUE(writer.add_memory_map(map, 4).ok());
     ASSERT_TRUE(writer.add_module(HostPhysAddr(0x400000), 0x1000, "config.dtb").ok());
-    ASSERT_TRUE(writer.add_module(HostPhysAddr(0x500000), 0x2345, "relay.stream kind=live-update").ok());
+    ASSERT_TRUE(
+        writer.add_module(HostPhysAddr(0x500000), 0x2345, "relay.stream kind=live-update").ok());
     u8 rsdp[36] = {'R', 'S', 'D', ' ', 'P', 'T', 'R', ' '};
     ASSERT_TRUE(writer.add_acpi_rsdp(rsdp, 36).ok());
     ASSERT_TRUE(writer.add_load_base(HostPhysAddr(0x1be00000)).ok());

@@ -70,11 +70,12 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
             continue;  // not a header, just the magic value in data
         }
         if (architecture != 0) {
-            return make_error(ErrorCode::kUnsupported, "image: multiboot2 architecture {} is not i386",
-                              architecture);
+            return make_error(ErrorCode::kUnsupported,
+                              "image: multiboot2 architecture {} is not i386", architecture);
         }
         if (length < 24 || length > size - offset) {
-            return make_error(ErrorCode::kCorrupt, "image: multiboot2 header length {} is invalid", length);
+            return make_error(ErrorCode::kCorrupt, "image: multiboot2 header length {} is invalid",
+                              length);
         }
         bool have_entry = false;
         bool have_relocatable = false;
@@ -139,16 +140,19 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
             return make_error(ErrorCode::kCorrupt, "image: multiboot2 header has no end tag");
         }
         if (!have_entry) {
-            return make_error(ErrorCode::kUnsupported, "image: multiboot2 header has no entry address tag");
+            return make_error(ErrorCode::kUnsupported,
+                              "image: multiboot2 header has no entry address tag");
         }
         if (!have_relocatable) {
-            return make_error(ErrorCode::kUnsupported,
-                              "image: not relocatable (no multiboot2 relocatable tag); a live update "
-                              "stages the target at an address of its choosing");
+            return make_error(
+                ErrorCode::kUnsupported,
+                "image: not relocatable (no multiboot2 relocatable tag); a live update "
+                "stages the target at an address of its choosing");
         }
         if (image->alignment == 0 || (image->alignment & (image->alignment - 1)) != 0 ||
             image->alignment > 1 * GiB) {
-            return make_error(ErrorCode::kCorrupt, "image: relocatable alignment {:#x} is not a power of two",
+            return make_error(ErrorCode::kCorrupt,
+                              "image: relocatable alignment {:#x} is not a power of two",
                               image->alignment);
         }
         return ok_status();
@@ -167,12 +171,13 @@ Status parse_notes(const u8* notes, u64 size, TargetImage* image, bool* found_co
         u64 name_padded = (static_cast<u64>(name_size) + 3) & ~3ull;
         u64 desc_padded = (static_cast<u64>(desc_size) + 3) & ~3ull;
         if (name_padded > size - cursor - 12 || desc_padded > size - cursor - 12 - name_padded) {
-            return make_error(ErrorCode::kCorrupt, "image: ELF note at offset {} is truncated", cursor);
+            return make_error(ErrorCode::kCorrupt, "image: ELF note at offset {} is truncated",
+                              cursor);
         }
         const u8* name = notes + cursor + 12;
         const u8* desc = name + name_padded;
-        if (name_size == sizeof(kRelayNoteName) && std::memcmp(name, kRelayNoteName, name_size) == 0 &&
-            type == kRelayNoteCompatibility) {
+        if (name_size == sizeof(kRelayNoteName) &&
+            std::memcmp(name, kRelayNoteName, name_size) == 0 && type == kRelayNoteCompatibility) {
             auto note = stream::decode_compatibility_note(desc, desc_size);
             if (!note.ok()) {
                 return note.error().prefix("image: compatibility note: ");
@@ -193,19 +198,25 @@ Status parse_notes(const u8* notes, u64 size, TargetImage* image, bool* found_co
 
 Result<TargetImage> inspect_target_image(const u8* file, u64 size, u64 max_load_size) {
     if (size < kElfHeaderSize) {
-        return make_error(ErrorCode::kTruncated, "image: {} bytes is too small for an ELF header", size);
+        return make_error(ErrorCode::kTruncated, "image: {} bytes is too small for an ELF header",
+                          size);
     }
-    if (std::memcmp(file, "\x7f" "ELF", 4) != 0) {
+    if (std::memcmp(file,
+                    "\x7f"
+                    "ELF",
+                    4) != 0) {
         return make_error(ErrorCode::kBadMagic, "image: not an ELF file");
     }
     if (file[4] != 2 || file[5] != 1 || get16(file + 18) != 62 || get16(file + 16) != 2) {
-        return make_error(ErrorCode::kUnsupported, "image: not an ELF64 little-endian x86-64 executable");
+        return make_error(ErrorCode::kUnsupported,
+                          "image: not an ELF64 little-endian x86-64 executable");
     }
     u64 table = get64(file + 32);
     u16 entry_size = get16(file + 54);
     u16 count = get16(file + 56);
     if (entry_size != kProgramHeaderSize || count == 0 || count > kMaxProgramHeaders) {
-        return make_error(ErrorCode::kCorrupt, "image: {} program headers of {} bytes", count, entry_size);
+        return make_error(ErrorCode::kCorrupt, "image: {} program headers of {} bytes", count,
+                          entry_size);
     }
     if (table > size || static_cast<u64>(count) * kProgramHeaderSize > size - table) {
         return make_error(ErrorCode::kTruncated, "image: program headers lie outside the file");
@@ -227,7 +238,8 @@ Result<TargetImage> inspect_target_image(const u8* file, u64 size, u64 max_load_
             continue;
         }
         if (s.file_size > s.memory_size) {
-            return make_error(ErrorCode::kCorrupt, "image: segment {} file size exceeds memory size", i);
+            return make_error(ErrorCode::kCorrupt,
+                              "image: segment {} file size exceeds memory size", i);
         }
         if (s.physical > 0xFFFFFFFFull || s.memory_size > 0xFFFFFFFFull - s.physical) {
             return make_error(ErrorCode::kOutOfRange, "image: segment {} is not below 4 GiB", i);
@@ -257,8 +269,9 @@ Result<TargetImage> inspect_target_image(const u8* file, u64 size, u64 max_load_
     u64 entry = 0;
     RELAY_TRY(parse_multiboot2_header(file, size, &image, &entry));
     if (entry < lowest || entry >= highest) {
-        return make_error(ErrorCode::kCorrupt, "image: entry {:#x} is outside the image {:#x}..{:#x}",
-                          entry, lowest, highest);
+        return make_error(ErrorCode::kCorrupt,
+                          "image: entry {:#x} is outside the image {:#x}..{:#x}", entry, lowest,
+                          highest);
     }
     image.entry_offset = entry - lowest;
     if (!found_compatibility) {

@@ -17,10 +17,10 @@ inline constexpr char kRelayNoteName[] = "Relay";
 inline constexpr u32 kRelayNoteCompatibility = 1;
 
 struct TargetImage {
-    u64 link_base = 0;         // lowest PT_LOAD physical address
-    u64 load_size = 0;         // through the end of .bss
-    u64 entry_offset = 0;      // 32-bit entry, from the load base
-    u64 alignment = 0;         // the relocatable tag's alignment
+    u64 link_base = 0;     // lowest PT_LOAD physical address
+    u64 load_size = 0;     // through the end of .bss
+    u64 entry_offset = 0;  // 32-bit entry, from the load base
+    u64 alignment = 0;     // the relocatable tag's alignment
     stream::CompatibilityNote compatibility;
     stream::BuildId build_id;  // GNU build id (zero-padded), when the image has one
     u32 build_id_length = 0;

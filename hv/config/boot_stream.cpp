@@ -18,8 +18,8 @@ stream::StreamShape shape_of(const HyperlaunchConfig& config, usize module_count
     shape.boot_modules = module_count;
     for (const DomainConfig& domain : config.domain_list()) {
         shape.vcpus += domain.cpus;
-        shape.string_bytes += domain.name.size() + domain.security_id.size() +
-                              domain.kernel.bootargs.size() + 64;
+        shape.string_bytes +=
+            domain.name.size() + domain.security_id.size() + domain.kernel.bootargs.size() + 64;
     }
     shape.string_bytes += 256 + module_count * 512;  // version, module command lines
     return shape;
@@ -132,7 +132,8 @@ Result<usize> write_boot_stream(const BootStreamInputs& inputs, void* scratch, u
     auto domain_vector = b.CreateVector(domains, count);
 
     Offset<fbs::BootModule> modules[kMaxBootModules];
-    usize module_count = inputs.modules.size() < kMaxBootModules ? inputs.modules.size() : kMaxBootModules;
+    usize module_count =
+        inputs.modules.size() < kMaxBootModules ? inputs.modules.size() : kMaxBootModules;
     for (usize i = 0; i < module_count; ++i) {
         const BootStreamModule& m = inputs.modules[i];
         auto command_line = b.CreateString(m.command_line.data(), m.command_line.size());

@@ -40,7 +40,8 @@ Written write(const HyperlaunchConfig& config, std::vector<BootStreamModule> mod
     std::vector<u8> scratch(bound);
     Written out;
     out.storage.resize(bound / 8 + 1);
-    auto size = write_boot_stream(inputs, scratch.data(), scratch.size(), out.storage.data(), bound);
+    auto size =
+        write_boot_stream(inputs, scratch.data(), scratch.size(), out.storage.data(), bound);
     EXPECT_TRUE(size.ok()) << (size.ok() ? "" : size.error().message());
     out.size = size.ok() ? size.value() : 0;
     return out;
@@ -49,7 +50,8 @@ Written write(const HyperlaunchConfig& config, std::vector<BootStreamModule> mod
 std::vector<BootStreamModule> modules_for(usize count) {
     std::vector<BootStreamModule> modules;
     for (u32 i = 0; i < count; ++i) {
-        modules.push_back({i, 0x400000 + i * 0x100000ull, 0x8000, i == 0 ? "config.dtb" : "kernel"});
+        modules.push_back(
+            {i, 0x400000 + i * 0x100000ull, 0x8000, i == 0 ? "config.dtb" : "kernel"});
     }
     return modules;
 }

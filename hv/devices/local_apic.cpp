@@ -230,8 +230,8 @@ bool VirtualLocalApic::write(u32 msr, u64 value, u64 now, u8* cr8, InterProcesso
             if (((lvt_timer_ >> 17) & 3) == 3) {
                 lvt_timer_ &= ~(1u << 18);  // reserved mode 11b: treat as one-shot
             }
-            if (timer_mode() != before && (before == TimerMode::kTscDeadline ||
-                                           timer_mode() == TimerMode::kTscDeadline)) {
+            if (timer_mode() != before &&
+                (before == TimerMode::kTscDeadline || timer_mode() == TimerMode::kTscDeadline)) {
                 // Switching between count and deadline modes disarms (SDM 10.5.4.1).
                 timer_armed_ = false;
                 timer_initial_count_ = 0;
@@ -342,7 +342,9 @@ void VirtualLocalApic::acknowledge(u8 vector) {
     isr_[vector / 32] |= 1u << (vector % 32);
 }
 
-bool VirtualLocalApic::has_pending() const { return highest_irr() >= 0; }
+bool VirtualLocalApic::has_pending() const {
+    return highest_irr() >= 0;
+}
 
 VirtualLocalApic::State VirtualLocalApic::save(u64 now) const {
     State state;
@@ -368,7 +370,8 @@ VirtualLocalApic::State VirtualLocalApic::save(u64 now) const {
     read(x2apic::kTimerCurrentCount, now, 0, &current);
     state.timer_current_count = static_cast<u32>(current);
     state.sampled_at = now;
-    state.tsc_deadline = timer_mode() == TimerMode::kTscDeadline && timer_armed_ ? tsc_deadline_ : 0;
+    state.tsc_deadline =
+        timer_mode() == TimerMode::kTscDeadline && timer_armed_ ? tsc_deadline_ : 0;
     return state;
 }
 
@@ -406,8 +409,8 @@ void VirtualLocalApic::restore(const State& state, u64 tsc_khz, u64 now) {
     // The deadline stays where it was in guest time: the guest TSC keeps running while
     // the vCPU is paused (or the hypervisor is replaced), and so does the APIC timer.
     (void)now;
-    timer_deadline_ =
-        state.sampled_at + bus_ticks_to_tsc(static_cast<u64>(state.timer_current_count) * divisor());
+    timer_deadline_ = state.sampled_at +
+                      bus_ticks_to_tsc(static_cast<u64>(state.timer_current_count) * divisor());
     timer_start_ = state.sampled_at;
     timer_armed_ = true;
 }

@@ -4,9 +4,9 @@ namespace relay {
 
 namespace {
 // Register offsets (PC16550D datasheet table 2).
-constexpr u16 kData = 0;            // RBR (read) / THR (write) / DLL (DLAB)
-constexpr u16 kInterruptEnable = 1; // IER / DLM (DLAB)
-constexpr u16 kInterruptId = 2;     // IIR (read) / FCR (write)
+constexpr u16 kData = 0;             // RBR (read) / THR (write) / DLL (DLAB)
+constexpr u16 kInterruptEnable = 1;  // IER / DLM (DLAB)
+constexpr u16 kInterruptId = 2;      // IIR (read) / FCR (write)
 constexpr u16 kLineControl = 3;
 constexpr u16 kModemControl = 4;
 constexpr u16 kLineStatus = 5;
@@ -30,8 +30,8 @@ u32 Uart16550::read(u16 port, u8 size) {
             value = divisor_access() ? (registers_.divisor_latch & 0xFF) : 0;  // no input
             break;
         case kInterruptEnable:
-            value = divisor_access() ? (registers_.divisor_latch >> 8)
-                                     : registers_.interrupt_enable;
+            value =
+                divisor_access() ? (registers_.divisor_latch >> 8) : registers_.interrupt_enable;
             break;
         case kInterruptId:
             value = kInterruptIdNone |

@@ -71,7 +71,9 @@ public:
 
 const ElfLoadLimits kLimits{GuestPhysAddr(0x100000), GuestPhysAddr(8 << 20), 32};
 
-std::string message(const Result<ElfImage>& r) { return r.ok() ? "" : r.error().message(); }
+std::string message(const Result<ElfImage>& r) {
+    return r.ok() ? "" : r.error().message();
+}
 
 TEST(ElfLoader, LoadsSegmentsAndZeroesBss) {
     Segment text{1, 5, 0x100000, 0x100000, {1, 2, 3, 4}, 0};
@@ -132,18 +134,21 @@ TEST(ElfLoader, RefusesBadSegments) {
           "outside the allowed guest range");
     check({Segment{1, 5, ~0ull - 4, ~0ull - 4, {1}, 0x100}}, ~0ull - 4, "wraps");
     check({Segment{1, 5, 0x100000, 0xFFFFFFFF80000000ull, {1}, 0}}, 0x100000, "identity-mapped");
-    check({Segment{1, 5, 0x100000, 0x100000, {1, 2, 3}, 0}, Segment{1, 6, 0x100002, 0x100002, {1}, 0}},
+    check({Segment{1, 5, 0x100000, 0x100000, {1, 2, 3}, 0},
+           Segment{1, 6, 0x100002, 0x100002, {1}, 0}},
           0x100000, "overlap");
-    check({Segment{1, 6, 0x100000, 0x100000, {1}, 0}}, 0x100000, "not inside an executable segment");
-    check({Segment{1, 5, 0x100000, 0x100000, {1}, 0}}, 0x300000, "not inside an executable segment");
+    check({Segment{1, 6, 0x100000, 0x100000, {1}, 0}}, 0x100000,
+          "not inside an executable segment");
+    check({Segment{1, 5, 0x100000, 0x100000, {1}, 0}}, 0x300000,
+          "not inside an executable segment");
     check({Segment{4, 5, 0x100000, 0x100000, {1}, 0}}, 0x100000, "no loadable segment");
 }
 
 TEST(ElfLoader, SegmentDataBeyondFileIsRefused) {
     auto file = make_elf({Segment{1, 5, 0x100000, 0x100000, {1, 2, 3, 4}, 0}});
     u64 huge = 1 << 20;
-    std::memcpy(file.data() + 64 + 32, &huge, 8);   // p_filesz
-    std::memcpy(file.data() + 64 + 40, &huge, 8);   // p_memsz
+    std::memcpy(file.data() + 64 + 32, &huge, 8);  // p_filesz
+    std::memcpy(file.data() + 64 + 40, &huge, 8);  // p_memsz
     auto r = inspect_elf(file.data(), file.size(), kLimits);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().code(), ErrorCode::kTruncated);

@@ -88,7 +88,7 @@ TEST(LocalApic, OneShotTimer) {
 TEST(LocalApic, PeriodicTimerCoalescesMissedPeriods) {
     Apic a;
     a.enable();
-    ASSERT_TRUE(a.write(x2apic::kTimerDivide, 0x0));        // divide by 2
+    ASSERT_TRUE(a.write(x2apic::kTimerDivide, 0x0));  // divide by 2
     ASSERT_TRUE(a.write(x2apic::kLvtTimer, (1u << 17) | 0x40));
     ASSERT_TRUE(a.write(x2apic::kTimerInitialCount, 100, 0));  // 100 x 2 x 2 = 400 TSC
     a.apic.poll_timer(1000);

@@ -52,7 +52,9 @@ Result<Features> detect() {
     return f;
 }
 
-const Features& features() { return detected; }
+const Features& features() {
+    return detected;
+}
 
 Status enable_on_this_cpu() {
     PerCpu& cpu = this_cpu();
@@ -71,6 +73,8 @@ Status enable_on_this_cpu() {
     return ok_status();
 }
 
-HostPhysAddr host_state_page() { return this_cpu().svm_host_state; }
+HostPhysAddr host_state_page() {
+    return this_cpu().svm_host_state;
+}
 
 }  // namespace relay::svm

@@ -13,7 +13,7 @@ struct Features {
     bool nested_paging = false;
     bool lbr_virtualization = false;
     bool svm_lock = false;
-    bool nrip_save = false;       // TCG lacks it: instruction lengths are derived instead
+    bool nrip_save = false;  // TCG lacks it: instruction lengths are derived instead
     bool tsc_rate = false;
     bool vmcb_clean = false;
     bool flush_by_asid = false;   // TCG: TLB_CONTROL only 0 or 1

@@ -20,12 +20,12 @@ static_assert(sizeof(VmcbSegment) == 16);
 
 struct [[gnu::packed]] alignas(4096) Vmcb {
     // ---- Control area ----
-    u32 intercept_cr;         // 0x000: bits 0-15 reads, 16-31 writes
-    u32 intercept_dr;         // 0x004
-    u32 intercept_exceptions; // 0x008
-    u32 intercept_misc1;      // 0x00C
-    u32 intercept_misc2;      // 0x010
-    u32 intercept_misc3;      // 0x014
+    u32 intercept_cr;          // 0x000: bits 0-15 reads, 16-31 writes
+    u32 intercept_dr;          // 0x004
+    u32 intercept_exceptions;  // 0x008
+    u32 intercept_misc1;       // 0x00C
+    u32 intercept_misc2;       // 0x010
+    u32 intercept_misc3;       // 0x014
     u8 reserved0[0x03C - 0x018];
     u16 pause_filter_threshold;  // 0x03C
     u16 pause_filter_count;      // 0x03E
@@ -35,23 +35,23 @@ struct [[gnu::packed]] alignas(4096) Vmcb {
     u32 guest_asid;              // 0x058
     u8 tlb_control;              // 0x05C
     u8 reserved1[3];
-    u64 virtual_interrupt;   // 0x060: V_TPR, V_IRQ, V_INTR_PRIO, V_IGN_TPR, V_INTR_MASKING, vector
-    u64 interrupt_shadow;    // 0x068: bit 0 shadow, bit 1 guest interrupt mask
-    u64 exit_code;           // 0x070
-    u64 exit_info1;          // 0x078
-    u64 exit_info2;          // 0x080
-    u64 exit_interrupt_info; // 0x088
-    u64 nested_control;      // 0x090: bit 0 NP_ENABLE
-    u64 avic_apic_bar;       // 0x098
-    u64 ghcb;                // 0x0A0
-    u64 event_injection;     // 0x0A8
-    u64 nested_cr3;          // 0x0B0
-    u64 virtualization_ext;  // 0x0B8: LBR virtualization, virtual VMLOAD/VMSAVE
-    u32 clean_bits;          // 0x0C0
+    u64 virtual_interrupt;    // 0x060: V_TPR, V_IRQ, V_INTR_PRIO, V_IGN_TPR, V_INTR_MASKING, vector
+    u64 interrupt_shadow;     // 0x068: bit 0 shadow, bit 1 guest interrupt mask
+    u64 exit_code;            // 0x070
+    u64 exit_info1;           // 0x078
+    u64 exit_info2;           // 0x080
+    u64 exit_interrupt_info;  // 0x088
+    u64 nested_control;       // 0x090: bit 0 NP_ENABLE
+    u64 avic_apic_bar;        // 0x098
+    u64 ghcb;                 // 0x0A0
+    u64 event_injection;      // 0x0A8
+    u64 nested_cr3;           // 0x0B0
+    u64 virtualization_ext;   // 0x0B8: LBR virtualization, virtual VMLOAD/VMSAVE
+    u32 clean_bits;           // 0x0C0
     u32 reserved2;
-    u64 next_rip;                    // 0x0C8 (NRIP save; TCG leaves it zero)
-    u8 instruction_bytes_fetched;    // 0x0D0 (decode assists; TCG has none)
-    u8 instruction_bytes[15];        // 0x0D1
+    u64 next_rip;                  // 0x0C8 (NRIP save; TCG leaves it zero)
+    u8 instruction_bytes_fetched;  // 0x0D0 (decode assists; TCG has none)
+    u8 instruction_bytes[15];      // 0x0D1
     u8 reserved3[0x400 - 0x0E0];
 
     // ---- State save area (offset 0x400) ----
@@ -61,9 +61,9 @@ struct [[gnu::packed]] alignas(4096) Vmcb {
     VmcbSegment idtr;                    // 0x480
     VmcbSegment tr;                      // 0x490
     u8 reserved4[0x4CB - 0x4A0];
-    u8 cpl;                              // 0x4CB
+    u8 cpl;  // 0x4CB
     u32 reserved5;
-    u64 efer;                            // 0x4D0
+    u64 efer;  // 0x4D0
     u8 reserved6[0x548 - 0x4D8];
     u64 cr4;     // 0x548
     u64 cr3;     // 0x550
@@ -73,15 +73,15 @@ struct [[gnu::packed]] alignas(4096) Vmcb {
     u64 rflags;  // 0x570
     u64 rip;     // 0x578
     u8 reserved7[0x5D8 - 0x580];
-    u64 rsp;        // 0x5D8
-    u64 s_cet;      // 0x5E0
-    u64 ssp;        // 0x5E8
-    u64 isst_addr;  // 0x5F0
-    u64 rax;        // 0x5F8
-    u64 star;       // 0x600
-    u64 lstar;      // 0x608
-    u64 cstar;      // 0x610
-    u64 sfmask;     // 0x618
+    u64 rsp;             // 0x5D8
+    u64 s_cet;           // 0x5E0
+    u64 ssp;             // 0x5E8
+    u64 isst_addr;       // 0x5F0
+    u64 rax;             // 0x5F8
+    u64 star;            // 0x600
+    u64 lstar;           // 0x608
+    u64 cstar;           // 0x610
+    u64 sfmask;          // 0x618
     u64 kernel_gs_base;  // 0x620
     u64 sysenter_cs;     // 0x628
     u64 sysenter_esp;    // 0x630
@@ -95,7 +95,7 @@ struct [[gnu::packed]] alignas(4096) Vmcb {
     u64 exception_from;  // 0x688
     u64 exception_to;    // 0x690
     u8 reserved9[0x6E0 - 0x698];
-    u64 spec_ctrl;       // 0x6E0
+    u64 spec_ctrl;  // 0x6E0
     u8 reserved10[0x1000 - 0x6E8];
 };
 static_assert(sizeof(Vmcb) == 4096);
