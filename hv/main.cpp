@@ -27,6 +27,7 @@
 #include "hv/scheduler.hpp"
 #include "hv/shutdown.hpp"
 #include "hv/symbols.hpp"
+#include "hv/test_hooks.hpp"
 
 extern "C" {
 struct BootHandoff {
@@ -287,6 +288,9 @@ void trigger_test_fault(TestFault fault) {
         system_shutdown(configured ? ShutdownStatus::kFailure : ShutdownStatus::kSuccess);
     }
     log_info("{} domains running", started.value());
+    if (options.test_corrupt_domid != 0) {
+        test_hooks_arm_corruption(options.test_corrupt_domid, 2'000'000);
+    }
     cpus_may_run.store(true, std::memory_order_release);
     scheduler_run();
 }

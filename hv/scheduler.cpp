@@ -11,6 +11,7 @@
 #include "hv/extended_state.hpp"
 #include "hv/lib/spinlock.hpp"
 #include "hv/percpu.hpp"
+#include "hv/test_hooks.hpp"
 #include "hv/virtual_lapic.hpp"
 
 extern "C" void relay_svm_run(relay::u64 guest_vmcb_pa, relay::GuestRegisters* registers,
@@ -41,6 +42,9 @@ Scheduler& this_scheduler() {
 void on_tick(x86::InterruptFrame&) {
     Scheduler& s = this_scheduler();
     ++s.ticks;
+    if (this_cpu().index == 0) {
+        test_hooks_tick();
+    }
     if (x86::rdtsc() - s.slice_start >= x86::microseconds_to_tsc(kSliceMicroseconds)) {
         s.need_resched.store(true, std::memory_order_relaxed);
     }

@@ -76,7 +76,7 @@ def main():
     modules = []
     if options.config:
         dtb = compile_config(options.config, work_dir)
-        modules.append(relay_qemu.Module(dtb, "", name="config.dtb"))
+        modules.append(relay_qemu.Module(dtb, "relay.hyperlaunch", name="config.dtb"))
         if options.modules:
             for spec in options.modules:
                 path, _, args = spec.partition(":")

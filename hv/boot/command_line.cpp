@@ -165,6 +165,13 @@ CommandLineOptions parse_command_line(std::string_view command_line,
             }
         } else if (key == "test_fault") {
             parse_test_fault(value, &options, diagnostics);
+        } else if (key == "test_corrupt") {
+            u64 domid = 0;
+            if (parse_u64(value, &domid) && domid >= 1 && domid < 0x7FF0) {
+                options.test_corrupt_domid = static_cast<u16>(domid);
+            } else {
+                diagnostics->add("test_corrupt: '{}' is not a domid", value);
+            }
         } else {
             diagnostics->add("unknown option '{}' ignored", key);
         }

@@ -41,6 +41,9 @@ struct CommandLineOptions {
     u32 max_cpus = 0;            // 0: every CPU ACPI reports
     u16 debug_exit_port = 0xF4;  // isa-debug-exit probe port; 0 disables
     TestFault test_fault = TestFault::kNone;
+    // Test only: flip one bit of this domain's RAM two seconds after the domains start,
+    // to prove memory checks detect corruption (0: off).
+    u16 test_corrupt_domid = 0;
 };
 
 struct CommandLineDiagnostics {

@@ -2,8 +2,8 @@
 
 Relay prints every line a domain writes as "(dN) LINE"; these helpers take whole console
 lines, prefix included, and anchor at its start, so that text a guest prints in the middle
-of a line (rogue's spoofing attempts) never matches. Used by the guest harness test and
-by QEMU integration tests of Relay.
+of a line (rogue's spoofing attempts) never matches. Used by the QEMU integration tests
+of Relay (tests/integration).
 """
 
 import re

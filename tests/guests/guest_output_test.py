@@ -1,5 +1,5 @@
 """guest_output parses the lines the guests print (samples from their unit tests and
-from guest_harness_test runs)."""
+from runs on Relay)."""
 
 import unittest
 

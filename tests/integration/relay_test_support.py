@@ -7,6 +7,7 @@ a failing test prints the log's tail.
 
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -24,6 +25,26 @@ def runfile(path):
     if os.path.exists(path):
         return path
     raise FileNotFoundError(path)
+
+
+def config_modules(config_runfile):
+    """The multiboot modules for a Hyperlaunch configuration, as a launcher derives them:
+    `relay-config modules` lists them in mb-index order (docs/hyperlaunch.md)."""
+    config = runfile(config_runfile)
+    relay_config = runfile("tools/relay_config/relay-config")
+    listing = subprocess.run([relay_config, "modules", config], check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
+    modules = []
+    for line in listing.splitlines():
+        index, path, arguments = (line.split(None, 2) + [""])[:3]
+        if index == "0":
+            modules.append(relay_qemu.Module(config, arguments, name="config.dtb"))
+            continue
+        # relay,file paths are relative to the repository root; built files are runfiles.
+        if path.startswith("bazel-bin/"):
+            path = path[len("bazel-bin/"):]
+        modules.append(relay_qemu.Module(runfile(path), arguments))
+    return modules
 
 
 def output_dir():
