@@ -14,8 +14,13 @@ namespace relay {
 
 namespace {
 
-Vcpu pool[kMaxVcpus];
+// .bss storage (lib/static_storage.hpp): each slot is constructed when it is handed out.
+alignas(Vcpu) u8 pool_storage[sizeof(Vcpu) * kMaxVcpus];
 bool pool_used[kMaxVcpus];
+
+Vcpu* pool_slot(usize index) {
+    return reinterpret_cast<Vcpu*>(pool_storage) + index;
+}
 Spinlock pool_lock;
 
 // One I/O and one MSR permission map shared by every vCPU: all ones, so every port and
@@ -75,9 +80,7 @@ Result<Vcpu*> vcpu_allocate(Domain& domain, u32 id) {
     if (slot == kMaxVcpus) {
         return make_error(ErrorCode::kOutOfMemory, "all {} vCPUs are in use", kMaxVcpus);
     }
-    Vcpu& vcpu = pool[slot];
-    vcpu.~Vcpu();
-    new (&vcpu) Vcpu();
+    Vcpu& vcpu = *new (pool_slot(slot)) Vcpu();
     auto vmcb = allocate_frames(0);
     auto xsave = vmcb.ok() ? allocate_frames(0) : vmcb;
     if (!vmcb.ok() || !xsave.ok()) {
@@ -116,7 +119,7 @@ void vcpu_release(Vcpu* vcpu) {
     (void)free_frames(vcpu->xsave_pa, 0);
     SpinlockGuard guard(pool_lock);
     for (usize i = 0; i < kMaxVcpus; ++i) {
-        if (&pool[i] == vcpu) {
+        if (pool_slot(i) == vcpu) {
             pool_used[i] = false;
         }
     }

@@ -211,7 +211,9 @@ relay_entry32:
     or $(CR0_PG | CR0_PE | CR0_WP), %eax
     mov %eax, %cr0
 
-    /* The GDT pseudo-descriptor holds a physical base, patched now that we know it. */
+    /* The GDT pseudo-descriptor (in .bss: nothing here writes .data, whose pristine
+     * contents the boot keeps for a later rollback) gets its limit and physical base. */
+    movw $(early_gdt_end - early_gdt - 1), __early_gdtr_offset(%ebp)
     lea __early_gdt_offset(%ebp), %eax
     mov %eax, (__early_gdtr_offset + 2)(%ebp)
     lgdt __early_gdtr_offset(%ebp)
@@ -277,13 +279,13 @@ early_gdt:
     .quad 0x00AF9A000000FFFF    /* 0x08: 64-bit code, DPL 0 */
     .quad 0x00CF92000000FFFF    /* 0x10: data, DPL 0 */
 early_gdt_end:
+
+    .bss
     .balign 16
     .globl early_gdtr
 early_gdtr:
-    .short early_gdt_end - early_gdt - 1
-    .quad 0
+    .skip 16
 
-    .bss
     .balign 4096
     .globl early_pml4, early_pdpt_low, early_pd_low, early_pdpt_high, early_pd_high
 early_pml4:
