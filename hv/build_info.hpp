@@ -6,7 +6,19 @@
 
 namespace relay {
 
-inline constexpr const char* kRelayVersion = "0.1.0";
+// Which build this is. Images differ only in their variant (hv/variants/*.cpp): the
+// production image, a second build for update tests and the demo, and test builds that
+// must be refused (hv/BUILD.bazel, relay_image).
+struct BuildVariant {
+    const char* name;
+    const char* version;
+    // Test builds: the schema majors this build's stream reader accepts, overriding the
+    // real ones (the compatibility note is generated separately).
+    bool override_reader;
+    u16 reader_schema_major_min;
+    u16 reader_schema_major_max;
+};
+extern const BuildVariant kBuildVariant;
 
 // The GNU build id bytes of this image (20 for SHA-1); length 0 if absent.
 struct BuildId {

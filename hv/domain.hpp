@@ -79,8 +79,17 @@ public:
     // ---- Lifecycle ----
     std::atomic<DomainLifecycle> lifecycle{DomainLifecycle::kConfigured};
     u8 shutdown_reason = 0;
-    // While non-zero no vCPU of the domain enters guest mode (hv/domain_control.hpp).
+    // While either is non-zero no vCPU of the domain enters guest mode
+    // (hv/domain_control.hpp). pause_count counts pauses the domain's lifecycle shows
+    // (control hypercalls); system_pause_count counts the hypervisor's own (a live update
+    // or a state export), which the recorded lifecycle must not show.
     std::atomic<u32> pause_count{0};
+    std::atomic<u32> system_pause_count{0};
+
+    bool paused() const {
+        return pause_count.load(std::memory_order_seq_cst) != 0 ||
+               system_pause_count.load(std::memory_order_seq_cst) != 0;
+    }
 
     // ---- Memory ----
     // Sorted by guest address, non-overlapping; storage from the frame allocator.

@@ -12,6 +12,7 @@
 #include "hv/msr_emulation.hpp"
 #include "hv/scheduler.hpp"
 #include "hv/vcpu.hpp"
+#include "hv/virtual_lapic.hpp"
 #include "lib/strings.hpp"
 
 namespace relay {
@@ -405,6 +406,201 @@ Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
     return ok_status();
 }
 
+// ---- Restore: a domain that ran before (live update, rollback) ----
+
+svm::VmcbSegment segment_of(const fbs::Segment* s) {
+    if (s == nullptr) {
+        return svm::VmcbSegment{0, 0, 0, 0};
+    }
+    return svm::VmcbSegment{s->selector(), s->attributes(), s->limit(), s->base()};
+}
+
+void restore_lapic(Vcpu& vcpu, const fbs::LocalApic* lapic, u64 tsc_khz) {
+    if (lapic == nullptr) {
+        vcpu.lapic.reset(vcpu.id, tsc_khz);
+        return;
+    }
+    VirtualLocalApic::State state;
+    state.apic_id = lapic->apic_id();
+    state.svr = lapic->svr();
+    auto bitmap = [](const fbs::ApicVectorBitmap* from, u32* to) {
+        for (int i = 0; i < 8; ++i) {
+            to[i] = from != nullptr ? from->words()->Get(i) : 0;
+        }
+    };
+    bitmap(lapic->irr(), state.irr);
+    bitmap(lapic->isr(), state.isr);
+    bitmap(lapic->tmr(), state.tmr);
+    state.esr = lapic->esr();
+    state.icr = lapic->icr();
+    state.lvt_timer = lapic->lvt_timer();
+    state.lvt_thermal = lapic->lvt_thermal();
+    state.lvt_performance = lapic->lvt_performance();
+    state.lvt_lint0 = lapic->lvt_lint0();
+    state.lvt_lint1 = lapic->lvt_lint1();
+    state.lvt_error = lapic->lvt_error();
+    state.lvt_cmci = lapic->lvt_cmci();
+    state.timer_divide = lapic->timer_divide();
+    state.timer_initial_count = lapic->timer_initial_count();
+    state.timer_current_count = lapic->timer_current_count();
+    state.sampled_at = lapic->timer_count_sampled_at_tsc();
+    state.tsc_deadline = lapic->tsc_deadline();
+    vcpu.lapic.restore(state, tsc_khz, 0);
+}
+
+Status restore_vcpu(Domain& domain, const fbs::Vcpu& state) {
+    RELAY_TRY_ASSIGN(vcpu, vcpu_allocate(domain, state.id()));
+    domain.vcpus[domain.vcpu_count++] = vcpu;
+    vcpu_init_vmcb(*vcpu);
+    svm::Vmcb& v = *vcpu->vmcb;
+    const fbs::GeneralPurposeRegisters* gprs = state.gprs();
+    if (gprs != nullptr) {
+        v.rax = gprs->rax();
+        v.rsp = gprs->rsp();
+        vcpu->regs = GuestRegisters{gprs->rbx(), gprs->rcx(), gprs->rdx(), gprs->rsi(), gprs->rdi(),
+                                    gprs->rbp(), gprs->r8(),  gprs->r9(),  gprs->r10(), gprs->r11(),
+                                    gprs->r12(), gprs->r13(), gprs->r14(), gprs->r15()};
+    }
+    v.rip = state.rip();
+    v.rflags = state.rflags();
+    v.cs = segment_of(state.cs());
+    v.ds = segment_of(state.ds());
+    v.es = segment_of(state.es());
+    v.fs = segment_of(state.fs());
+    v.gs = segment_of(state.gs());
+    v.ss = segment_of(state.ss());
+    v.ldtr = segment_of(state.ldtr());
+    v.tr = segment_of(state.tr());
+    if (state.gdtr() != nullptr) {
+        v.gdtr = svm::VmcbSegment{0, 0, state.gdtr()->limit(), state.gdtr()->base()};
+    }
+    if (state.idtr() != nullptr) {
+        v.idtr = svm::VmcbSegment{0, 0, state.idtr()->limit(), state.idtr()->base()};
+    }
+    v.cpl = state.cpl();
+    v.cr0 = state.cr0();
+    v.cr2 = state.cr2();
+    v.cr3 = state.cr3();
+    v.cr4 = state.cr4();
+    v.efer = state.efer() | x86::kEferSvme;  // SVME is Relay's (APM §15.5.1)
+    v.dr6 = state.dr6();
+    v.dr7 = state.dr7();
+    vcpu->debug_address[0] = state.dr0();
+    vcpu->debug_address[1] = state.dr1();
+    vcpu->debug_address[2] = state.dr2();
+    vcpu->debug_address[3] = state.dr3();
+    vcpu->xcr0 = state.xcr0() != 0 ? state.xcr0() : 1;
+    if (const fbs::ModelSpecificRegisters* msrs = state.msrs()) {
+        v.star = msrs->star();
+        v.lstar = msrs->lstar();
+        v.cstar = msrs->cstar();
+        v.sfmask = msrs->sfmask();
+        v.kernel_gs_base = msrs->kernel_gs_base();
+        v.sysenter_cs = msrs->sysenter_cs();
+        v.sysenter_esp = msrs->sysenter_esp();
+        v.sysenter_eip = msrs->sysenter_eip();
+        v.guest_pat = msrs->pat();
+        v.spec_ctrl = msrs->spec_ctrl();
+        vcpu->tsc_aux = msrs->tsc_aux();
+        vcpu->apic_base = msrs->apic_base();
+        vcpu->mtrr_def_type = msrs->mtrr_def_type();
+    }
+    if (const auto* xsave = state.xsave(); xsave != nullptr && xsave->size() > 0) {
+        if (xsave->size() > kPageSize4K) {
+            return make_error(ErrorCode::kUnsupported, "vCPU {}: XSAVE area of {} bytes exceeds {}",
+                              state.id(), xsave->size(), kPageSize4K);
+        }
+        std::memcpy(vcpu->xsave_area, xsave->data(), xsave->size());
+    }
+    if (const fbs::EventInjection* event = state.pending_event();
+        event != nullptr && event->valid()) {
+        v.event_injection =
+            svm::event::kValid | (static_cast<u64>(event->type()) << 8) | event->vector() |
+            (event->has_error_code()
+                 ? svm::event::kErrorCodeValid | (static_cast<u64>(event->error_code()) << 32)
+                 : 0);
+    }
+    v.interrupt_shadow = state.interrupt_shadow() ? 1 : 0;
+    vcpu->nmi_masked = state.nmi_masked();
+    vcpu->nmi_pending.store(state.nmi_pending(), std::memory_order_relaxed);
+    if (vcpu->nmi_masked) {
+        v.intercept_misc1 |= svm::intercept1::kIret;
+    }
+    u64 vintr = svm::vintr::kIntrMasking | (state.cr8() & 0xF);
+    if (const fbs::VirtualInterrupt* pending = state.virtual_interrupt();
+        pending != nullptr && pending->irq_pending()) {
+        // A virtual interrupt window was open: re-open it (hv/virtual_lapic.cpp).
+        vintr |= svm::vintr::kIrq | svm::vintr::kIgnoreTpr | (0xFull << svm::vintr::kPriorityShift);
+        v.intercept_misc1 |= svm::intercept1::kVintr;
+    }
+    v.virtual_interrupt = vintr;
+    v.tsc_offset = static_cast<u64>(state.tsc_offset());
+    restore_lapic(*vcpu, state.lapic(), domain.tsc_khz);
+    vcpu->set_run_state(static_cast<VcpuRunState>(state.run_state()));
+    return ok_status();
+}
+
+// A domain that ran before: its RAM is where the stream says (the boot path claimed
+// those frames before anything else was allocated); rebuild what is internal to a build
+// (nested page tables, VMCBs) and load the recorded state.
+Status restore_running(Domain& domain, const fbs::Domain& state) {
+    const auto* memory = state.memory();
+    usize extent_count = memory != nullptr ? memory->size() : 0;
+    u64 bytes = 0;
+    for (usize i = 0; i < extent_count; ++i) {
+        bytes += memory->Get(static_cast<flatbuffers::uoffset_t>(i))->size();
+    }
+    RELAY_TRY(allocate_extent_storage(domain, bytes));
+    if (extent_count > domain.extent_capacity) {
+        return make_error(ErrorCode::kOutOfRange, "domain {}: {} extents exceed {}", domain.domid,
+                          extent_count, domain.extent_capacity);
+    }
+    for (usize i = 0; i < extent_count; ++i) {
+        const fbs::MemoryExtent* e = memory->Get(static_cast<flatbuffers::uoffset_t>(i));
+        domain.extents[i] =
+            GuestMemoryExtent{GuestPhysAddr(e->guest_phys()), HostPhysAddr(e->host_phys()),
+                              e->size(), static_cast<u32>(e->attributes()), e->page_size_log2()};
+        domain.ram_bytes += e->size();
+    }
+    domain.extent_count = extent_count;
+    RELAY_TRY(map_nested(domain));
+    domain.start_info = GuestPhysAddr(state.start_info_guest_phys());
+    if (const fbs::ConsoleState* console = state.console()) {
+        Uart16550::Registers registers;
+        std::string_view pending;
+        if (const fbs::Uart16550* uart = console->uart()) {
+            registers.divisor_latch = uart->divisor_latch();
+            registers.interrupt_enable = uart->interrupt_enable();
+            registers.fifo_control = uart->fifo_control();
+            registers.line_control = uart->line_control();
+            registers.modem_control = uart->modem_control();
+            registers.scratch = uart->scratch();
+        }
+        if (const auto* unsent = console->unsent_output()) {
+            pending =
+                std::string_view(reinterpret_cast<const char*>(unsent->data()), unsent->size());
+        }
+        domain.uart.restore(registers, pending);
+    }
+    const auto* vcpus = state.vcpus();
+    for (usize i = 0; vcpus != nullptr && i < vcpus->size(); ++i) {
+        Status restored = restore_vcpu(domain, *vcpus->Get(static_cast<flatbuffers::uoffset_t>(i)));
+        if (!restored.ok()) {
+            return restored.error().prefix("domain {}: ", domain.domid);
+        }
+    }
+    for (u32 i = 0; i < domain.vcpu_count; ++i) {
+        RELAY_TRY(scheduler_add(*domain.vcpus[i]));
+    }
+    domain.shutdown_reason = static_cast<u8>(state.shutdown_reason());
+    // The lifecycle is set when the domains resume (liveupdate/target_boot.cpp); a paused
+    // domain stays paused with one pause reference.
+    if (state.lifecycle() == fbs::DomainLifecycle::Paused) {
+        domain.pause_count.store(1, std::memory_order_relaxed);
+    }
+    return ok_status();
+}
+
 }  // namespace
 
 Result<Domain*> build_domain(const stream::StreamReader& reader, const fbs::Domain& state) {
@@ -414,9 +610,7 @@ Result<Domain*> build_domain(const stream::StreamReader& reader, const fbs::Doma
     if (state.lifecycle() == fbs::DomainLifecycle::Configured) {
         status = build_fresh(reader, *domain);
     } else {
-        status = make_error(ErrorCode::kUnsupported,
-                            "domain {}: restoring a {} domain is not supported yet", state.domid(),
-                            fbs::EnumNameDomainLifecycle(state.lifecycle()));
+        status = restore_running(*domain, state);
     }
     if (!status.ok()) {
         domain_release_resources(*domain);

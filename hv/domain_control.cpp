@@ -66,6 +66,52 @@ Status domain_start(Domain& domain) {
     return ok_status();
 }
 
+void domain_resume_restored(Domain& domain, DomainLifecycle recorded) {
+    if (recorded == DomainLifecycle::kCrashed || recorded == DomainLifecycle::kShutDown) {
+        stop_vcpus(domain);
+    }
+    domain.lifecycle.store(recorded, std::memory_order_release);
+    for (u32 i = 0; i < domain.vcpu_count; ++i) {
+        scheduler_kick(*domain.vcpus[i]);
+    }
+}
+
+namespace {
+
+// Waits for every vCPU but `self` to leave its CPU (hv/scheduler.cpp, run_vcpu).
+void wait_vcpus_off_cpu(Domain& domain, const Vcpu* self) {
+    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(5'000'000);
+    for (u32 i = 0; i < domain.vcpu_count; ++i) {
+        Vcpu& vcpu = *domain.vcpus[i];
+        if (&vcpu == self) {
+            continue;
+        }
+        while (vcpu.on_cpu.load(std::memory_order_seq_cst)) {
+            scheduler_kick(vcpu);
+            if (x86::rdtsc() > deadline) {
+                log_error("domain {} vCPU {} did not stop within 5 s", domain.domid, vcpu.id);
+                break;
+            }
+            x86::cpu_relax();
+        }
+    }
+}
+
+}  // namespace
+
+void domain_system_pause(Domain& domain, const Vcpu* self) {
+    domain.system_pause_count.fetch_add(1, std::memory_order_seq_cst);
+    wait_vcpus_off_cpu(domain, self);
+}
+
+void domain_system_unpause(Domain& domain) {
+    if (domain.system_pause_count.fetch_sub(1, std::memory_order_seq_cst) == 1) {
+        for (u32 i = 0; i < domain.vcpu_count; ++i) {
+            scheduler_kick(*domain.vcpus[i]);
+        }
+    }
+}
+
 Status domain_pause(Domain& domain) {
     {
         SpinlockGuard guard(lifecycle_lock);
@@ -80,18 +126,7 @@ Status domain_pause(Domain& domain) {
     }
     // Wait for every vCPU to leave its CPU. Kicks make a vCPU in guest mode exit within
     // one IPI; nothing else holds a vCPU on a CPU for long.
-    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(5'000'000);
-    for (u32 i = 0; i < domain.vcpu_count; ++i) {
-        Vcpu& vcpu = *domain.vcpus[i];
-        while (vcpu.on_cpu.load(std::memory_order_seq_cst)) {
-            scheduler_kick(vcpu);
-            if (x86::rdtsc() > deadline) {
-                log_error("domain {} vCPU {} did not stop within 5 s", domain.domid, vcpu.id);
-                break;
-            }
-            x86::cpu_relax();
-        }
-    }
+    wait_vcpus_off_cpu(domain, nullptr);
     return ok_status();
 }
 

@@ -15,8 +15,18 @@ namespace relay {
 // Makes a built domain's vCPUs runnable (Configured -> Running).
 Status domain_start(Domain& domain);
 
+// A domain restored from a live-update stream takes up the lifecycle it had: Running
+// and Paused domains run (or stay paused) as before; Crashed and ShutDown ones keep their
+// memory for inspection and never run.
+void domain_resume_restored(Domain& domain, DomainLifecycle recorded);
+
 Status domain_pause(Domain& domain);
 Status domain_unpause(Domain& domain);
+
+// The hypervisor's own pause (live update, state export): not visible in the lifecycle.
+// `self` (the calling vCPU, inside the hypervisor) is not waited for. Any lifecycle.
+void domain_system_pause(Domain& domain, const Vcpu* self);
+void domain_system_unpause(Domain& domain);
 
 // Stops the domain, returns its memory, tables and vCPUs, and frees its slot. The
 // caller must not be one of its vCPUs.

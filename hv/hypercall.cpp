@@ -10,6 +10,7 @@
 #include "hv/msr_emulation.hpp"
 #include "hv/scheduler.hpp"
 #include "hv/virtual_lapic.hpp"
+#include "liveupdate/live_update.hpp"
 
 namespace relay {
 
@@ -233,6 +234,19 @@ i64 hc_shutdown(Vcpu& caller, const u64* a) {
     return 0;
 }
 
+i64 hc_state_export(Vcpu& caller, const u64* a) {
+    return liveupdate::state_export(caller, a[0], a[1]);
+}
+i64 hc_kexec_stage(Vcpu& caller, const u64* a) {
+    return liveupdate::stage(caller, a[0], a[1]);
+}
+i64 hc_kexec_unload(Vcpu& caller, const u64*) {
+    return liveupdate::unstage(caller);
+}
+i64 hc_live_update(Vcpu& caller, const u64*) {
+    return liveupdate::live_update(caller);
+}
+
 const HypercallDescriptor kTable[] = {
     {RELAY_HC_VERSION, "version", 0, 0, hc_version},
     {RELAY_HC_CONSOLE_WRITE, "console_write", 2, 0, hc_console_write},
@@ -244,6 +258,10 @@ const HypercallDescriptor kTable[] = {
     {RELAY_HC_DOMAIN_DESTROY, "domain_destroy", 1, RELAY_PERMISSION_CONTROL, hc_domain_destroy},
     {RELAY_HC_YIELD, "yield", 0, 0, hc_yield},
     {RELAY_HC_SHUTDOWN, "shutdown", 1, 0, hc_shutdown},
+    {RELAY_HC_STATE_EXPORT, "state_export", 2, RELAY_PERMISSION_CONTROL, hc_state_export},
+    {RELAY_HC_KEXEC_STAGE, "kexec_stage", 2, RELAY_PERMISSION_CONTROL, hc_kexec_stage},
+    {RELAY_HC_KEXEC_UNLOAD, "kexec_unload", 0, RELAY_PERMISSION_CONTROL, hc_kexec_unload},
+    {RELAY_HC_LIVE_UPDATE, "live_update", 0, RELAY_PERMISSION_CONTROL, hc_live_update},
 };
 static_assert(sizeof(kTable) / sizeof(kTable[0]) == RELAY_HC_COUNT, "every hypercall in the table");
 

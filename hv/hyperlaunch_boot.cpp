@@ -11,6 +11,7 @@
 #include "hv/domain_control.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "lib/static_storage.hpp"
 #include "migration_stream/stream_reader.hpp"
 #include "migration_stream/stream_verifier.hpp"
 
@@ -18,7 +19,8 @@ namespace relay {
 
 namespace {
 
-hyperlaunch::HyperlaunchConfig config;  // ~19 KiB: static, not on a stack
+// ~19 KiB: static, not on a stack; .bss storage (lib/static_storage.hpp).
+StaticStorage<hyperlaunch::HyperlaunchConfig> config_storage;
 
 constexpr u32 kFdtMagic = 0xD00DFEED;
 
@@ -76,6 +78,7 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
         modules[i].size = boot.modules[i].range.size();
         modules[i].command_line = boot.module_command_line(i);
     }
+    hyperlaunch::HyperlaunchConfig& config = config_storage.construct();
     hyperlaunch::HostLimits limits;
     // Keep an eighth of free memory (at least 16 MiB) for page tables, VMCBs and streams.
     u64 free_bytes = frame_allocator().free_frames() * FrameAllocator::kFrameSize;
@@ -108,7 +111,7 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     stream_inputs.handover_size = inputs.handover.size();
     const BuildId& id = build_id();
     std::memcpy(stream_inputs.producer_build.bytes, id.bytes, id.length);
-    stream_inputs.producer_version = kRelayVersion;
+    stream_inputs.producer_version = kBuildVariant.version;
     stream_inputs.tsc_khz = inputs.tsc_khz;
     usize bound = hyperlaunch::boot_stream_bound(config, boot.module_count);
     FrameBuffer scratch;

@@ -10,11 +10,13 @@
 #include "hv/arch/x86/cpu.hpp"
 #include "hv/arch/x86/cpu_setup.hpp"
 #include "hv/arch/x86/descriptors.hpp"
+#include "hv/arch/x86/rtc.hpp"
 #include "hv/arch/x86/smp.hpp"
 #include "hv/arch/x86/svm/svm.hpp"
 #include "hv/arch/x86/time.hpp"
 #include "hv/boot/command_line.hpp"
 #include "hv/boot/multiboot.hpp"
+#include "hv/boot_state.hpp"
 #include "hv/build_info.hpp"
 #include "hv/console.hpp"
 #include "hv/extended_state.hpp"
@@ -28,6 +30,8 @@
 #include "hv/shutdown.hpp"
 #include "hv/symbols.hpp"
 #include "hv/test_hooks.hpp"
+#include "lib/static_storage.hpp"
+#include "liveupdate/target_boot.hpp"
 
 extern "C" {
 struct BootHandoff {
@@ -39,16 +43,23 @@ extern BootHandoff relay_boot_handoff;
 extern relay::u64 early_pml4[512];
 extern char relay_boot_stack[], relay_boot_stack_top[];
 extern char __image_start[], __image_end[];
+extern char __data_start[], __image_data_end[];
 extern void (*__init_array_start[])();
 extern void (*__init_array_end[])();
 }
 
 namespace relay {
 
+extern u8 pristine_data[];
+extern usize pristine_data_length;
+
 namespace {
 
 HostPhysAddr image_base;
-BootInfo boot_info;
+BootState state;
+bool restoring = false;  // this boot restores a live-update stream (liveupdate/target_boot.hpp)
+StaticStorage<BootInfo> boot_info_storage;  // lib/static_storage.hpp: keeps .data small
+BootInfo& boot_info = boot_info_storage.get();
 CommandLineOptions options;
 acpi::AcpiInfo acpi_info;
 HostPhysRange handover_region;
@@ -58,6 +69,31 @@ std::atomic<bool> cpus_may_enable_svm{false};
 std::atomic<bool> cpus_may_run{false};
 std::atomic<u32> cpus_ready_for_guests{0};
 u32 apic_ticks_per_ms = 0;
+
+// The boot's timeline (TSC at each step), printed at debug level once guests run: where a
+// boot, and so a live update's target boot, spends its time.
+struct BootMark {
+    const char* step;
+    u64 tsc;
+};
+BootMark boot_marks[24];
+usize boot_mark_count = 0;
+
+void mark(const char* step) {
+    if (boot_mark_count < sizeof(boot_marks) / sizeof(boot_marks[0])) {
+        boot_marks[boot_mark_count++] = BootMark{step, x86::rdtsc()};
+    }
+}
+
+void print_boot_timeline() {
+    u64 previous = state.boot_tsc;
+    for (usize i = 0; i < boot_mark_count; ++i) {
+        log_debug("boot timeline: {} us {} (+{} us)",
+                  x86::tsc_to_microseconds(boot_marks[i].tsc - state.boot_tsc), boot_marks[i].step,
+                  x86::tsc_to_microseconds(boot_marks[i].tsc - previous));
+        previous = boot_marks[i].tsc;
+    }
+}
 
 // IST stacks for the boot CPU until it has stacks of its own.
 alignas(16) u8 boot_ist_stacks[3][4096];
@@ -126,7 +162,12 @@ Status setup_memory() {
     PhysicalMemoryPlan plan;
     plan.image = boot_info.image;
     plan.handover = handover_region;
+    plan.preserved_is_usable = restoring;
     RELAY_TRY(physical_memory_init(boot_info, plan));
+    if (restoring) {
+        liveupdate::incoming_claim_memory();  // before anything is allocated
+    }
+    state.handover = handover_region;
     log_info("handover region: {}..{} ({} MiB, two halves of {} MiB)", handover_region.base(),
              handover_region.base() + handover_region.size(), handover_region.size() / MiB,
              handover_region.size() / 2 / MiB);
@@ -143,6 +184,8 @@ Status setup_acpi() {
     HostPhysAddr rsdp_address;
     RELAY_TRY(acpi::find_rsdp(memory, boot_info, rsdp, &rsdp_length, &rsdp_address));
     RELAY_TRY(acpi::parse_acpi(memory, rsdp, rsdp_length, &acpi_info));
+    std::memcpy(state.rsdp, rsdp, rsdp_length);  // passed on to the next build
+    state.rsdp_length = rsdp_length;
     log_info("ACPI: revision {} OEM '{}' via {}, {} tables, {} CPUs, local APIC at {}",
              acpi_info.revision, acpi_info.oem_id, acpi_info.uses_xsdt ? "XSDT" : "RSDT",
              acpi_info.table_count, acpi_info.cpu_count, acpi_info.local_apic_address);
@@ -231,13 +274,25 @@ void trigger_test_fault(TestFault fault) {
     x86::local_apic_enable();
     u32 bsp_apic_id = x86::local_apic_id();
     cpu_data(0).apic_id = bsp_apic_id;
-    u64 hz = x86::calibrate_tsc();
-    log_info("TSC: {} MHz (calibrated against the PIT)", hz / 1'000'000);
+    mark("local APIC");
+    u64 hz = restoring ? liveupdate::incoming_tsc_hz() : 0;
+    if (hz != 0) {
+        x86::set_tsc_hz(hz);
+        log_info("TSC: {} MHz (the previous build's calibration)", hz / 1'000'000);
+    } else {
+        hz = x86::calibrate_tsc();
+        log_info("TSC: {} MHz (calibrated against the PIT)", hz / 1'000'000);
+    }
+    state.tsc_hz = hz;
+    state.rtc_tsc = x86::rdtsc();
+    state.rtc_unix_ns = x86::read_rtc_unix_seconds() * 1'000'000'000ull;
+    mark("TSC and RTC");
 
     cpu_data(0).online.store(true, std::memory_order_release);
     u32 online = x86::start_application_processors(acpi_info, options.max_cpus);
     set_cpus_online(online);
     log_info("cpus online: {}", online);
+    mark("application processors");
 
     trigger_test_fault(options.test_fault);
     if (options.test_fault == TestFault::kApPageFault) {
@@ -256,11 +311,16 @@ void trigger_test_fault(TestFault fault) {
         "flush by ASID {}",
         f.revision, f.asid_count, f.nrip_save ? "yes" : "no", f.decode_assists ? "yes" : "no",
         f.flush_by_asid ? "yes" : "no");
-    apic_ticks_per_ms = x86::calibrate_apic_timer();
+    apic_ticks_per_ms = restoring ? liveupdate::incoming_apic_ticks_per_ms() : 0;
+    if (apic_ticks_per_ms == 0) {
+        apic_ticks_per_ms = x86::calibrate_apic_timer();
+    }
+    liveupdate::set_apic_ticks_per_ms(apic_ticks_per_ms);
     Status prepared = prepare_cpu_for_guests();
     if (!prepared.ok()) {
         boot_failed("SVM on the boot CPU", prepared.error());
     }
+    mark("SVM on the boot CPU");
     cpus_may_enable_svm.store(true, std::memory_order_release);
     u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(2'000'000);
     while (cpus_ready_for_guests.load(std::memory_order_acquire) < online &&
@@ -271,6 +331,15 @@ void trigger_test_fault(TestFault fault) {
         log_error("only {} of {} CPUs set up SVM", cpus_ready_for_guests.load(), online);
     }
 
+    mark("SVM on every CPU");
+    if (restoring) {
+        u32 restored = liveupdate::incoming_restore();
+        mark("domains restored");
+        log_info("live-update: {} domains restored", restored);
+        print_boot_timeline();
+        cpus_may_run.store(true, std::memory_order_release);
+        scheduler_run();
+    }
     HyperlaunchBootInputs inputs;
     inputs.boot = &boot_info;
     inputs.handover = handover_region;
@@ -287,7 +356,9 @@ void trigger_test_fault(TestFault fault) {
         // A configuration whose domains all failed to build is a failed boot.
         system_shutdown(configured ? ShutdownStatus::kFailure : ShutdownStatus::kSuccess);
     }
+    mark("domains built");
     log_info("{} domains running", started.value());
+    print_boot_timeline();
     if (options.test_corrupt_domid != 0) {
         test_hooks_arm_corruption(options.test_corrupt_domid, 2'000'000);
     }
@@ -315,20 +386,48 @@ HostPhysAddr image_phys_base() {
         x86::halt_forever();
     }
     while (!cpus_may_run.load(std::memory_order_acquire)) {
+        if (liveupdate::ParkFunction park = liveupdate::incoming_park_request()) {
+            park();  // a rollback is leaving this build
+        }
         x86::cpu_relax();
     }
     scheduler_run();
 }
 
+const BootState& boot_state() {
+    return state;
+}
+
+u64 unix_time_ns() {
+    if (state.rtc_unix_ns == 0 || state.tsc_hz == 0) {
+        return 0;
+    }
+    u64 ticks = x86::rdtsc() - state.rtc_tsc;
+    return state.rtc_unix_ns + ticks / state.tsc_hz * 1'000'000'000ull +
+           (ticks % state.tsc_hz) * 1'000'000'000ull / state.tsc_hz;
+}
+
+}  // namespace relay
+
+namespace relay {
+// .data as the loader left it, captured before anything writes it: a live update
+// restores it in place so this image can boot again for a rollback (liveupdate/).
+alignas(4096) u8 pristine_data[0x10000];
+usize pristine_data_length = 0;
 }  // namespace relay
 
 extern "C" [[noreturn]] void relay_boot_main() {
     using namespace relay;
+    u64 entry_tsc = x86::rdtsc();
+    pristine_data_length = static_cast<usize>(__image_data_end - __data_start);
+    std::memcpy(pristine_data, __data_start, pristine_data_length);
     // Global constructors first: they (re)initialise static objects such as the PerCpu
     // array, so nothing may be stored into those before.
     for (auto** constructor = __init_array_start; constructor < __init_array_end; ++constructor) {
         (*constructor)();
     }
+    boot_info_storage.construct();
+    state.boot_tsc = entry_tsc;
     image_base = HostPhysAddr(relay_boot_handoff.load_base);
     // The direct map's first 4 GiB reuse the early identity tables (hv/memory/layout.hpp).
     early_pml4[256] = early_pml4[0];
@@ -362,7 +461,8 @@ extern "C" [[noreturn]] void relay_boot_main() {
 
     char id[24];
     build_id_hex(id, sizeof(id), 8);
-    log_info("Relay hypervisor {} (build {}), {} symbols", kRelayVersion, id, symbol_count());
+    log_info("Relay hypervisor {} (build {}), {} symbols", kBuildVariant.version, id,
+             symbol_count());
     for (usize i = 0; i < diagnostics.count; ++i) {
         log_warning("command line: {}", diagnostics.messages[i]);
     }
@@ -374,20 +474,37 @@ extern "C" [[noreturn]] void relay_boot_main() {
         log_info("isa-debug-exit device at port {:#x}: shutdown ends the emulator",
                  options.debug_exit_port);
     }
+    state.boot = &boot_info;
+    state.options = &options;
+    state.image = boot_info.image;
+    state.pristine_data = pristine_data;
+    state.pristine_data_length = pristine_data_length;
+    // A stream from a previous build is verified before memory is set up (a stream that
+    // cannot be used goes back to the previous build from here).
+    auto incoming = liveupdate::incoming_verify(boot_info, options, boot_info.image);
+    if (!incoming.ok()) {
+        boot_failed("state stream", incoming.error());
+    }
+    restoring = incoming.value();
+    state.incoming_stream_module = liveupdate::incoming_module();
+    mark(restoring ? "boot information, stream verified" : "boot information");
 
     Status memory = setup_memory();
     if (!memory.ok()) {
         boot_failed("physical memory", memory.error());
     }
+    mark("physical memory");
     Status acpi = setup_acpi();
     if (!acpi.ok()) {
         boot_failed("ACPI", acpi.error());
     }
+    mark("ACPI");
     Status space = hypervisor_address_space().build(boot_info);
     if (!space.ok()) {
         boot_failed("address space", space.error());
     }
     hypervisor_address_space().activate();
+    mark("address space");
 
     Status stacks = x86::prepare_cpu(0, 0);
     if (!stacks.ok()) {

@@ -35,6 +35,40 @@ namespace {
 
 Scheduler schedulers[kMaxCpus];
 
+// CPU rendezvous (scheduler_hold_other_cpus): 0 run, 1 hold, 2 leave through hold_action.
+std::atomic<u32> hold_state{0};
+std::atomic<u32> held_cpus{0};
+void (*hold_action)() = nullptr;
+std::atomic<void (*)(u64)> first_entry_hook{nullptr};
+
+// Interrupts disabled, on a CPU between vCPUs.
+void hold_here() {
+    held_cpus.fetch_add(1, std::memory_order_acq_rel);
+    for (;;) {
+        u32 state = hold_state.load(std::memory_order_acquire);
+        if (state == 0) {
+            held_cpus.fetch_sub(1, std::memory_order_acq_rel);
+            return;
+        }
+        if (state == 2) {
+            hold_action();
+        }
+        x86::enable_and_halt();
+        x86::interrupts_disable();
+    }
+}
+
+void kick_other_cpus() {
+    u32 self = this_cpu().index;
+    for (u32 cpu = 0; cpu < kMaxCpus; ++cpu) {
+        if (cpu != self && cpu_data(cpu).online.load(std::memory_order_acquire) &&
+            cpu_data(cpu).scheduler != nullptr) {
+            schedulers[cpu].need_resched.store(true, std::memory_order_relaxed);
+            x86::send_fixed_ipi(cpu_data(cpu).apic_id, kKickVector);
+        }
+    }
+}
+
 Scheduler& this_scheduler() {
     return *this_cpu().scheduler;
 }
@@ -59,7 +93,7 @@ void on_kick(x86::InterruptFrame&) {
 bool runnable(const Vcpu& vcpu) {
     return vcpu.state() == VcpuRunState::kRunning &&
            vcpu.domain->lifecycle.load(std::memory_order_acquire) == DomainLifecycle::kRunning &&
-           vcpu.domain->pause_count.load(std::memory_order_acquire) == 0;
+           !vcpu.domain->paused();
 }
 
 Vcpu* pick_next(Scheduler& s) {
@@ -88,11 +122,14 @@ void run_vcpu(Scheduler& s, Vcpu& vcpu) {
     // consistent accesses on both sides, a concurrent domain_pause either sees on_cpu (and
     // waits for it to drop) or we see its pause (hv/domain_control.cpp).
     vcpu.on_cpu.store(true, std::memory_order_seq_cst);
-    if (vcpu.domain->pause_count.load(std::memory_order_seq_cst) != 0) {
+    if (vcpu.domain->paused()) {
         vcpu.on_cpu.store(false, std::memory_order_release);
         return;
     }
     extended_state_switch_to(vcpu);
+    asm volatile(
+        "mov %0, %%dr0; mov %1, %%dr1; mov %2, %%dr2; mov %3, %%dr3" ::"r"(vcpu.debug_address[0]),
+        "r"(vcpu.debug_address[1]), "r"(vcpu.debug_address[2]), "r"(vcpu.debug_address[3]));
     bool unique_asids = svm::features().asid_count > kMaxVcpus;
     if (!unique_asids && s.last_run != &vcpu) {
         vcpu.flush_tlb = true;
@@ -107,6 +144,12 @@ void run_vcpu(Scheduler& s, Vcpu& vcpu) {
             vcpu.flush_tlb = false;
         }
         prepare_entry(vcpu);
+        if (first_entry_hook.load(std::memory_order_relaxed) != nullptr) {
+            u64 now = x86::rdtsc();
+            if (auto* hook = first_entry_hook.exchange(nullptr, std::memory_order_acq_rel)) {
+                hook(now);
+            }
+        }
         u64 entered = x86::rdtsc();
         asm volatile("clgi" ::: "memory");
         x86::interrupts_enable();  // GIF=0 holds interrupts until the guest runs
@@ -123,6 +166,9 @@ void run_vcpu(Scheduler& s, Vcpu& vcpu) {
         asm volatile("sti; nop; cli" ::: "memory");
     }
     extended_state_save(vcpu);
+    asm volatile("mov %%dr0, %0; mov %%dr1, %1; mov %%dr2, %2; mov %%dr3, %3"
+                 : "=r"(vcpu.debug_address[0]), "=r"(vcpu.debug_address[1]),
+                   "=r"(vcpu.debug_address[2]), "=r"(vcpu.debug_address[3]));
     vcpu.on_cpu.store(false, std::memory_order_release);
 }
 
@@ -203,10 +249,47 @@ u32 scheduler_queue_length(u32 cpu) {
     return schedulers[cpu].count;
 }
 
+bool scheduler_hold_other_cpus(u64 timeout_microseconds) {
+    u32 others = cpus_online() - 1;
+    hold_state.store(1, std::memory_order_release);
+    kick_other_cpus();
+    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(timeout_microseconds);
+    while (held_cpus.load(std::memory_order_acquire) < others) {
+        if (x86::rdtsc() > deadline) {
+            log_error("{} of {} CPUs stopped for the rendezvous", held_cpus.load(), others);
+            scheduler_release_other_cpus();
+            return false;
+        }
+        x86::cpu_relax();
+    }
+    return true;
+}
+
+void scheduler_release_other_cpus() {
+    hold_state.store(0, std::memory_order_release);
+    kick_other_cpus();
+    while (held_cpus.load(std::memory_order_acquire) != 0) {
+        x86::cpu_relax();
+    }
+}
+
+void scheduler_send_held_cpus_to(void (*action)()) {
+    hold_action = action;
+    hold_state.store(2, std::memory_order_release);
+    kick_other_cpus();
+}
+
+void scheduler_set_first_entry_hook(void (*hook)(u64 tsc)) {
+    first_entry_hook.store(hook, std::memory_order_release);
+}
+
 void scheduler_run() {
     Scheduler& s = this_scheduler();
     x86::interrupts_disable();
     for (;;) {
+        if (hold_state.load(std::memory_order_acquire) != 0) {
+            hold_here();
+        }
         Vcpu* next = pick_next(s);
         if (next == nullptr) {
             // Idle: halt until the tick or a kick (STI;HLT cannot miss the wake-up).

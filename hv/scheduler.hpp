@@ -26,6 +26,17 @@ void scheduler_remove(Vcpu& vcpu);
 // vCPU runnable, or to force it out of guest mode).
 void scheduler_kick(const Vcpu& vcpu);
 
+// Rendezvous for a live update or a state export (liveupdate/): every other online CPU
+// leaves guest mode and waits in the hypervisor. False on timeout: then no CPU is held.
+bool scheduler_hold_other_cpus(u64 timeout_microseconds);
+void scheduler_release_other_cpus();
+// The held CPUs call `action`, which does not return (they leave for the next build).
+void scheduler_send_held_cpus_to(void (*action)());
+
+// `hook` runs once, on the CPU that next enters guest mode, with the TSC read just
+// before it does (liveupdate/: the end of a live update's blackout).
+void scheduler_set_first_entry_hook(void (*hook)(u64 tsc));
+
 // Every CPU ends its boot here: runs vCPUs forever.
 [[noreturn]] void scheduler_run();
 

@@ -37,8 +37,8 @@ void test_hooks_tick() {
     }
     word ^= 1;
     (void)domain->copy_to_guest(address, &word, sizeof(word));
-    log_warning("test: flipped bit 0 of the word at guest-physical {:#x} in domain {}", address.raw(),
-                domid);
+    log_warning("test: flipped bit 0 of the word at guest-physical {:#x} in domain {}",
+                address.raw(), domid);
 }
 
 }  // namespace relay

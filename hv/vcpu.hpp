@@ -53,6 +53,9 @@ struct Vcpu {
     HostPhysAddr xsave_pa;
     u64 xcr0 = 1;
 
+    // DR0-DR3 are not in the VMCB: loaded while the vCPU runs, saved when it stops.
+    u64 debug_address[4] = {};
+
     // MSR state not held by the VMCB (hv/msr_emulation.cpp).
     u64 tsc_aux = 0;
     u64 apic_base = 0;

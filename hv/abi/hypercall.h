@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #define RELAY_ABI_VERSION_MAJOR 1
-#define RELAY_ABI_VERSION_MINOR 0
+#define RELAY_ABI_VERSION_MINOR 1
 
 /* Hypercall numbers. Append only. */
 #define RELAY_HC_VERSION 0        /* () -> (major << 16) | minor */
@@ -32,19 +32,26 @@
 #define RELAY_HC_DOMAIN_DESTROY 7 /* (domid) -> 0 [control] */
 #define RELAY_HC_YIELD 8          /* () -> 0 */
 #define RELAY_HC_SHUTDOWN 9       /* (reason) -> does not return */
-#define RELAY_HC_COUNT 10
+/* ABI 1.1: live update (docs/live-update.md). */
+#define RELAY_HC_STATE_EXPORT 10 /* (gpa buffer, capacity) -> stream bytes [control] */
+#define RELAY_HC_KEXEC_STAGE 11  /* (gpa image, size) -> 0 [control] */
+#define RELAY_HC_KEXEC_UNLOAD 12 /* () -> 0 [control] */
+#define RELAY_HC_LIVE_UPDATE 13  /* () -> 0 in the new build [control] */
+#define RELAY_HC_COUNT 14
 
 /* Error codes (negative RAX). Append only. */
-#define RELAY_EPERM (-1)     /* the caller lacks the role the hypercall needs */
-#define RELAY_ENOENT (-2)    /* no such domain or vCPU */
-#define RELAY_EINVAL (-3)    /* an argument is malformed or out of range */
-#define RELAY_EFAULT (-4)    /* a guest buffer is not inside the caller's RAM */
-#define RELAY_EBUSY (-5)     /* the object is in a state that forbids this now */
-#define RELAY_ENOMEM (-6)    /* the hypervisor is out of memory */
-#define RELAY_ENOSYS (-7)    /* unknown hypercall number */
-#define RELAY_ERANGE (-8)    /* a buffer is too small or a length too large */
-#define RELAY_ERESERVED (-9) /* a reserved argument or field is not zero */
-#define RELAY_ESTATE (-10)   /* the target domain is in the wrong lifecycle state */
+#define RELAY_EPERM (-1)          /* the caller lacks the role the hypercall needs */
+#define RELAY_ENOENT (-2)         /* no such domain or vCPU */
+#define RELAY_EINVAL (-3)         /* an argument is malformed or out of range */
+#define RELAY_EFAULT (-4)         /* a guest buffer is not inside the caller's RAM */
+#define RELAY_EBUSY (-5)          /* the object is in a state that forbids this now */
+#define RELAY_ENOMEM (-6)         /* the hypervisor is out of memory */
+#define RELAY_ENOSYS (-7)         /* unknown hypercall number */
+#define RELAY_ERANGE (-8)         /* a buffer is too small or a length too large */
+#define RELAY_ERESERVED (-9)      /* a reserved argument or field is not zero */
+#define RELAY_ESTATE (-10)        /* the target domain is in the wrong lifecycle state */
+#define RELAY_EINCOMPATIBLE (-11) /* the staged build cannot read this build's state */
+#define RELAY_EROLLEDBACK (-12)   /* the new build refused the state; the old one resumed */
 
 /* Domain lifecycle as reported by DOMAIN_LIST/DOMAIN_INFO (schema DomainLifecycle). */
 #define RELAY_DOMAIN_CONFIGURED 0

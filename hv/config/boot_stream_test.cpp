@@ -58,9 +58,9 @@ std::vector<BootStreamModule> modules_for(usize count) {
 
 TEST(BootStream, DefaultConfigBecomesAVerifiedConfiguredHostState) {
     TestTree tree = TestTree::load("examples/default.dtb");
-    ParseRun run = testing::parse(tree, present_modules(3), roomy_limits());
+    ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());
     ASSERT_TRUE(run.ok()) << run.message();
-    Written stream = write(*run.config, modules_for(3));
+    Written stream = write(*run.config, modules_for(4));
     ASSERT_GT(stream.size, 0u);
 
     auto verified = stream::verify_stream(stream.data(), stream.size);
@@ -68,7 +68,7 @@ TEST(BootStream, DefaultConfigBecomesAVerifiedConfiguredHostState) {
     EXPECT_EQ(verified->header().kind, stream::StreamKind::kBoot);
     stream::StreamReader reader(verified.value());
     ASSERT_EQ(reader.domains().size(), 3u);
-    ASSERT_EQ(reader.boot_modules().size(), 3u);
+    ASSERT_EQ(reader.boot_modules().size(), 4u);
     EXPECT_EQ(reader.host_state().host_tsc_frequency_khz(), 2'300'000u);
     EXPECT_EQ(std::string(reader.producer().version()->c_str()), "relay test");
 
@@ -81,7 +81,10 @@ TEST(BootStream, DefaultConfigBecomesAVerifiedConfiguredHostState) {
     EXPECT_EQ(control->boot()->kernel()->mb_index(), 1u);
     EXPECT_EQ(control->boot()->kernel()->size(), 0x8000u);
     EXPECT_EQ(std::string(control->boot()->bootargs()->c_str()),
-              "script=list;sleep 2;pause 3;sleep 1;unpause 3;list");
+              "script=list;sleep 2;pause 3;sleep 1;unpause 3;list;export;stage "
+              "relay_b.elf;update;list;export");
+    ASSERT_NE(control->boot()->ramdisk(), nullptr);
+    EXPECT_EQ(control->boot()->ramdisk()->mb_index(), 3u);
     EXPECT_EQ(control->uuid()->bytes()->Get(15), 1);
 
     const schema::Domain* memtest2 = reader.find_domain(3);
@@ -95,7 +98,7 @@ TEST(BootStream, DefaultConfigBecomesAVerifiedConfiguredHostState) {
 
 TEST(BootStream, DomainsAreSortedByDomid) {
     TestTree tree = TestTree::load("examples/default.dtb");
-    ParseRun run = testing::parse(tree, present_modules(3), roomy_limits());
+    ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());
     ASSERT_TRUE(run.ok());
     HyperlaunchConfig config = *run.config;
     std::swap(config.domains[0], config.domains[2]);  // tree order 3, 2, 1
@@ -109,7 +112,7 @@ TEST(BootStream, DomainsAreSortedByDomid) {
 
 TEST(BootStream, TooLittleScratchIsAnError) {
     TestTree tree = TestTree::load("examples/default.dtb");
-    ParseRun run = testing::parse(tree, present_modules(3), roomy_limits());
+    ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());
     ASSERT_TRUE(run.ok());
     BootStreamInputs inputs;
     inputs.config = run.config.get();

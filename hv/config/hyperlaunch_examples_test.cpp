@@ -38,6 +38,7 @@ struct ExpectedDomain {
     u32 kernel_index;
     std::string bootargs;
     std::string file;
+    u32 ramdisk_index = 0;  // 0: no ramdisk
 };
 
 void expect_domain(const DomainConfig& domain, const ExpectedDomain& expected) {
@@ -57,19 +58,36 @@ void expect_domain(const DomainConfig& domain, const ExpectedDomain& expected) {
     EXPECT_EQ(domain.kernel.multiboot_index, expected.kernel_index);
     EXPECT_EQ(domain.kernel.bootargs, expected.bootargs);
     EXPECT_EQ(domain.kernel.host_file, expected.file);
-    EXPECT_FALSE(domain.ramdisk.present);
+    EXPECT_EQ(domain.ramdisk.present, expected.ramdisk_index != 0);
+    if (expected.ramdisk_index != 0) {
+        EXPECT_EQ(domain.ramdisk.multiboot_index, expected.ramdisk_index);
+    }
     EXPECT_FALSE(domain.config.present);
 }
 
-const ExpectedDomain kControl{"control",
-                              1,
-                              kPermissionControl,
-                              kFunctionBoot,
-                              1,
-                              16 * 1024,
-                              1,
-                              "script=list;sleep 2;pause 3;sleep 1;unpause 3;list",
-                              "bazel-bin/tests/guests/control.elf"};
+const ExpectedDomain kControl{
+    "control",
+    1,
+    kPermissionControl,
+    kFunctionBoot,
+    1,
+    16 * 1024,
+    1,
+    "script=list;sleep 2;pause 3;sleep 1;unpause 3;list;export;stage relay_b.elf;"
+    "update;list;export",
+    "bazel-bin/tests/guests/control.elf",
+    3};
+const ExpectedDomain kRogueControl{
+    "control",
+    1,
+    kPermissionControl,
+    kFunctionBoot,
+    1,
+    16 * 1024,
+    1,
+    "script=list;sleep 2;pause 3;sleep 1;unpause 3;wait 4 crashed 120;wait 5 "
+    "crashed 120;list",
+    "bazel-bin/tests/guests/control.elf"};
 const ExpectedDomain kMemtest1{
     "memtest1", 2, 0, 0, 1, 32 * 1024, 2, "seed=17", "bazel-bin/tests/guests/memtest.elf"};
 const ExpectedDomain kMemtest2{
@@ -96,7 +114,7 @@ void expect_module_use(const ModuleUse& use, ModuleRole role, u32 users, u32 fir
 
 TEST(HyperlaunchExamples, DefaultParsesToTheExpectedModel) {
     TestTree tree = TestTree::load("examples/default.dtb");
-    ParseRun run = parse(tree, present_modules(3), roomy_limits());
+    ParseRun run = parse(tree, present_modules(4), roomy_limits());
     ASSERT_TRUE(run.ok()) << run.message();
     const HyperlaunchConfig& config = *run.config;
     EXPECT_TRUE(config.compatible_xen);
@@ -108,12 +126,14 @@ TEST(HyperlaunchExamples, DefaultParsesToTheExpectedModel) {
     expect_domain(config.domains[2], kMemtest2);
     EXPECT_EQ(config.total_memory_kib, 80u * 1024);
 
-    ASSERT_EQ(config.module_count, 3u);
+    ASSERT_EQ(config.module_count, 4u);
     expect_module_use(config.modules[0], ModuleRole::kNone, 0, 0, "");
     expect_module_use(config.modules[1], ModuleRole::kKernel, 1, 0,
                       "bazel-bin/tests/guests/control.elf");
     expect_module_use(config.modules[2], ModuleRole::kKernel, 2, 1,
                       "bazel-bin/tests/guests/memtest.elf");
+    expect_module_use(config.modules[3], ModuleRole::kRamdisk, 1, 0,
+                      "bazel-bin/hv/update_images.cpio");
 
     EXPECT_EQ(config.find_domain(3), &config.domains[2]);
     EXPECT_EQ(config.find_domain(9), nullptr);
@@ -125,7 +145,7 @@ TEST(HyperlaunchExamples, RogueParsesToTheExpectedModel) {
     ASSERT_TRUE(run.ok()) << run.message();
     const HyperlaunchConfig& config = *run.config;
     ASSERT_EQ(config.domain_count, 5u);
-    expect_domain(config.domains[0], kControl);
+    expect_domain(config.domains[0], kRogueControl);
     expect_domain(config.domains[1], kMemtest1);
     expect_domain(config.domains[2], kMemtest2);
     expect_domain(config.domains[3], kRogue);
@@ -145,21 +165,22 @@ TEST(HyperlaunchExamples, FitASmallHost) {
         .max_vcpus_per_domain = 2,
         .max_domains = 5,
     };
-    EXPECT_TRUE(parse(TestTree::load("examples/default.dtb"), present_modules(3), small).ok());
+    EXPECT_TRUE(parse(TestTree::load("examples/default.dtb"), present_modules(4), small).ok());
     EXPECT_TRUE(parse(TestTree::load("examples/rogue.dtb"), present_modules(4), small).ok());
 }
 
 TEST(HyperlaunchExamples, ModuleCommandLineTagsThatMatchAreAccepted) {
-    std::vector<ModuleInfo> modules = present_modules(3);
+    std::vector<ModuleInfo> modules = present_modules(4);
     modules[0].command_line = "relay.hyperlaunch";
     modules[1].command_line = "bazel-bin/tests/guests/control.elf relay.module=kernel";
     modules[2].command_line = "relay.module=kernel";
+    modules[3].command_line = "update_images.cpio relay.module=ramdisk";
     ParseRun run = parse(TestTree::load("examples/default.dtb"), modules, roomy_limits());
     EXPECT_TRUE(run.ok()) << run.message();
 }
 
 TEST(HyperlaunchExamples, UnknownModuleSizesSkipSizeChecks) {
-    std::vector<ModuleInfo> modules = present_modules(3, 0);
+    std::vector<ModuleInfo> modules = present_modules(4, 0);
     for (ModuleInfo& module : modules) {
         module.size_known = false;
     }

@@ -95,7 +95,7 @@ Status HypervisorAddressSpace::map_direct(const BootInfo& boot) {
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
         if (region.type != MemoryType::kUsable && region.type != MemoryType::kAcpiReclaimable &&
-            region.type != MemoryType::kAcpiNvs) {
+            region.type != MemoryType::kAcpiNvs && region.type != MemoryType::kPreserved) {
             continue;
         }
         if (region.size == 0) {

@@ -230,6 +230,42 @@ Status FrameAllocator::claim(HostPhysRange range) {
     return ok_status();
 }
 
+Status FrameAllocator::release(HostPhysRange range) {
+    if (range.empty()) {
+        return ok_status();
+    }
+    if (!range.base().is_aligned(kFrameSize) || !is_aligned(range.size(), kFrameSize)) {
+        return make_error(ErrorCode::kInvalidArgument, "release of {} + {:#x} is not frame aligned",
+                          range.base(), range.size());
+    }
+    u64 first = range.base().raw() / kFrameSize;
+    u64 count = range.size() / kFrameSize;
+    if (first >= frame_count_ || count > frame_count_ - first) {
+        return make_error(ErrorCode::kOutOfRange, "release of {} + {:#x} beyond managed memory",
+                          range.base(), range.size());
+    }
+    if (touches_reserved(range)) {
+        return make_error(ErrorCode::kPermissionDenied,
+                          "release of {} + {:#x} touches a reserved range", range.base(),
+                          range.size());
+    }
+    for (u64 frame = first; frame < first + count; ++frame) {
+        if (bit(frame)) {
+            return make_error(ErrorCode::kInvalidArgument,
+                              "release of {} + {:#x}: frame {} is already free", range.base(),
+                              range.size(), HostPhysAddr(frame * kFrameSize));
+        }
+    }
+    for (u64 frame = first; frame < first + count; ++frame) {
+        set_free(frame);
+    }
+    free_frames_ += count;
+    if (first < search_hint_) {
+        search_hint_ = first;
+    }
+    return ok_status();
+}
+
 bool FrameAllocator::is_free(HostPhysAddr frame) const {
     u64 index = frame.raw() / kFrameSize;
     return index < frame_count_ && bit(index);

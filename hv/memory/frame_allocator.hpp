@@ -57,6 +57,9 @@ public:
     // Takes one specific block out of the free pool (e.g. a range a live-update stream
     // says is in use). Refused unless every frame of it is free.
     Status claim(HostPhysRange range);
+    // Returns a claimed range (any frame-aligned size). Refused (and nothing changes)
+    // unless every frame of it is in use and none is reserved.
+    Status release(HostPhysRange range);
 
     bool is_free(HostPhysAddr frame) const;
     bool is_reserved(HostPhysAddr frame) const;

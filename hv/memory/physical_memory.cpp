@@ -83,11 +83,17 @@ Result<HostPhysRange> choose_handover_region(const BootInfo& boot, u64 size) {
     return find_free_place(boot, size, 2 * MiB, 4 * GiB, nullptr, 0);
 }
 
+Result<HostPhysRange> find_early_scratch(const BootInfo& boot, u64 size, const HostPhysRange* avoid,
+                                         usize avoid_count) {
+    return find_free_place(boot, align_up_unchecked(size, kPageSize4K), kPageSize4K, 4 * GiB, avoid,
+                           avoid_count);
+}
+
 Status physical_memory_init(const BootInfo& boot, const PhysicalMemoryPlan& plan) {
     u64 limit = 0;
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
-        if (region.type == MemoryType::kUsable) {
+        if (region.type == MemoryType::kUsable || region.type == MemoryType::kPreserved) {
             u64 end = region.base.raw() + region.size;
             if (end > limit) {
                 limit = end;
@@ -118,20 +124,35 @@ Status physical_memory_init(const BootInfo& boot, const PhysicalMemoryPlan& plan
     for (usize i = 0; i < plan.extra_count; ++i) {
         RELAY_TRY(allocator.reserve(plan.extra[i], plan.extra_owner[i]));
     }
+    auto usable = [&](const MemoryRegion& region) {
+        return region.type == MemoryType::kUsable ||
+               (plan.preserved_is_usable && region.type == MemoryType::kPreserved);
+    };
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
-        if (region.type != MemoryType::kUsable) {
-            RELAY_TRY(
-                allocator.reserve(HostPhysRange::unchecked(region.base, region.size), "firmware"));
+        if (!usable(region)) {
+            RELAY_TRY(allocator.reserve(
+                HostPhysRange::unchecked(region.base, region.size),
+                region.type == MemoryType::kPreserved ? "preserved" : "firmware"));
         }
     }
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
-        if (region.type == MemoryType::kUsable) {
+        if (usable(region)) {
             RELAY_TRY(allocator.add_usable(HostPhysRange::unchecked(region.base, region.size)));
         }
     }
     return ok_status();
+}
+
+Status claim_frames(HostPhysRange range) {
+    SpinlockGuard guard(allocator_lock);
+    return allocator.claim(range);
+}
+
+Status release_frames(HostPhysRange range) {
+    SpinlockGuard guard(allocator_lock);
+    return allocator.release(range);
 }
 
 Result<HostPhysAddr> allocate_frames(u32 order, FrameAllocator::Window window) {

@@ -11,7 +11,12 @@ namespace relay {
 struct PhysicalMemoryPlan {
     HostPhysRange image;
     HostPhysRange handover;  // the handover region (both halves)
-    // Further ranges to keep (live-update preserved ranges, later).
+    // A boot that restores a live-update stream: memory the map marks preserved is
+    // managed as usable, and the caller claims what the stream says is in use (guest RAM)
+    // before anything is allocated; the rest becomes free. Otherwise preserved memory is
+    // reserved like firmware memory.
+    bool preserved_is_usable = false;
+    // Further ranges to keep.
     usize extra_count = 0;
     HostPhysRange extra[32];
     const char* extra_owner[32] = {};
@@ -24,6 +29,10 @@ Status physical_memory_init(const BootInfo& boot, const PhysicalMemoryPlan& plan
 
 Result<HostPhysAddr> allocate_frames(u32 order, FrameAllocator::Window window = {});
 Status free_frames(HostPhysAddr address, u32 order);
+// A specific range taken out of the free pool, and given back (FrameAllocator::claim,
+// release).
+Status claim_frames(HostPhysRange range);
+Status release_frames(HostPhysRange range);
 
 // Read-only view for reports (the caller must not allocate through it).
 const FrameAllocator& frame_allocator();
@@ -32,5 +41,11 @@ const FrameAllocator& frame_allocator();
 // (the target image's 32-bit entry runs without paging), in usable memory clear of the
 // image, the boot information and the modules; the highest such place.
 Result<HostPhysRange> choose_handover_region(const BootInfo& boot, u64 size);
+
+// Memory for work before the allocator exists: `size` bytes (4 KiB aligned) of usable
+// memory below 4 GiB, clear of the image, the boot information, the modules and the
+// `avoid` ranges. Memory the map calls preserved is never usable here.
+Result<HostPhysRange> find_early_scratch(const BootInfo& boot, u64 size, const HostPhysRange* avoid,
+                                         usize avoid_count);
 
 }  // namespace relay

@@ -102,6 +102,25 @@ TEST(FrameAllocator, ClaimTakesOnlyFreeFrames) {
     EXPECT_TRUE(f.allocator.is_free(HostPhysAddr(0x403000)));  // refused claim changed nothing
 }
 
+TEST(FrameAllocator, ReleaseReturnsAClaimedRangeOfAnySize) {
+    Fixture f(16 * MiB);
+    ASSERT_TRUE(f.allocator.reserve(range(0x800000, 0x1000), "test").ok());
+    ASSERT_TRUE(f.allocator.add_usable(range(1 * MiB, 15 * MiB)).ok());
+    u64 free_before = f.allocator.free_frames();
+    ASSERT_TRUE(f.allocator.claim(range(0x401000, 0x5000)).ok());
+    EXPECT_EQ(f.allocator.free_frames(), free_before - 5);
+    // Partly free, unaligned, reserved: refused, nothing changes.
+    EXPECT_FALSE(f.allocator.release(range(0x400000, 0x6000)).ok());
+    EXPECT_FALSE(f.allocator.release(range(0x401800, 0x1000)).ok());
+    EXPECT_FALSE(f.allocator.release(range(0x800000, 0x1000)).ok());
+    EXPECT_FALSE(f.allocator.is_free(HostPhysAddr(0x401000)));
+    ASSERT_TRUE(f.allocator.release(range(0x401000, 0x5000)).ok());
+    EXPECT_EQ(f.allocator.free_frames(), free_before);
+    EXPECT_TRUE(f.allocator.is_free(HostPhysAddr(0x405000)));
+    // Released frames are allocatable again.
+    ASSERT_TRUE(f.allocator.claim(range(0x401000, 0x5000)).ok());
+}
+
 TEST(FrameAllocator, ExhaustionIsAnError) {
     Fixture f(4 * MiB);
     ASSERT_TRUE(f.allocator.add_usable(range(1 * MiB, 16 * kFrame)).ok());

@@ -1,0 +1,487 @@
+#include "liveupdate/live_update.hpp"
+
+#include <cstring>
+
+#include "hv/abi/hypercall.h"
+#include "hv/arch/x86/apic.hpp"
+#include "hv/arch/x86/cpu.hpp"
+#include "hv/arch/x86/time.hpp"
+#include "hv/boot_state.hpp"
+#include "hv/build_info.hpp"
+#include "hv/console.hpp"
+#include "hv/domain.hpp"
+#include "hv/domain_control.hpp"
+#include "hv/extended_state.hpp"
+#include "hv/hypercall.hpp"
+#include "hv/lib/spinlock.hpp"
+#include "hv/memory/address_space.hpp"
+#include "hv/memory/layout.hpp"
+#include "hv/memory/physical_memory.hpp"
+#include "hv/percpu.hpp"
+#include "hv/scheduler.hpp"
+#include "kexec/multiboot2_writer.hpp"
+#include "kexec/purgatory.hpp"
+#include "kexec/target_image.hpp"
+#include "lib/strings.hpp"
+#include "liveupdate/handover.hpp"
+#include "liveupdate/state_writer.hpp"
+#include "liveupdate/target_boot.hpp"
+#include "migration_stream/compatibility.hpp"
+#include "migration_stream/features.hpp"
+
+extern "C" char __image_start[], __data_start[], relay_entry32[];
+
+namespace relay {
+extern u8 pristine_data[];
+}
+
+namespace relay::liveupdate {
+
+namespace {
+
+struct StagedImage {
+    bool present = false;
+    kexec::TargetImage image;
+    int half = 0;
+    HostPhysAddr base;
+};
+
+StagedImage staged;
+Spinlock update_lock;  // one stage, update or export at a time
+
+// For the CPUs leaving with the handover (park_for_handover).
+HostPhysAddr handover_purgatory_page;
+u64 handover_cr3 = 0;
+std::atomic<u32> cpus_parked{0};
+
+HandoverLayout layout() {
+    const BootState& state = boot_state();
+    return HandoverLayout(state.handover, state.image);
+}
+
+// Releases the update lock when a hypercall returns.
+class UpdateLockGuard {
+public:
+    bool acquire() { return held_ = update_lock.try_lock(); }
+    ~UpdateLockGuard() {
+        if (held_) {
+            update_lock.unlock();
+        }
+    }
+
+private:
+    bool held_ = false;
+};
+
+// A run of frames, returned on scope exit unless kept.
+class Frames {
+public:
+    Status allocate(u64 bytes, bool below_4g) {
+        order_ = 0;
+        while ((kPageSize4K << order_) < bytes) {
+            ++order_;
+        }
+        FrameAllocator::Window window;
+        if (below_4g) {
+            window.limit = HostPhysAddr(4 * GiB);
+        }
+        RELAY_TRY_ASSIGN(frames, allocate_frames(order_, window));
+        base_ = frames;
+        return ok_status();
+    }
+    ~Frames() {
+        if (base_.raw() != 0) {
+            (void)free_frames(base_, order_);
+        }
+    }
+    HostPhysAddr base() const { return base_; }
+    u64 size() const { return kPageSize4K << order_; }
+    void* data() const { return phys_to_virt<void>(base_); }
+
+private:
+    HostPhysAddr base_;
+    u32 order_ = 0;
+};
+
+u64 image_entry_offset() { return static_cast<u64>(relay_entry32 - __image_start); }
+
+// The features the stream we are about to write will require (the writer derives the
+// same from the content; hv/domain_builder.cpp uses 2 MiB pages, every vCPU has an
+// XSAVE area).
+u64 prospective_required_features() {
+    u64 features = stream::feature_mask(stream::Feature::kXsaveState);
+    domain_for_each([&](const Domain& domain) {
+        for (usize i = 0; i < domain.extent_count; ++i) {
+            if (domain.extents[i].page_size_log2 > 12) {
+                features |= stream::feature_mask(stream::Feature::kLargePages);
+            }
+        }
+    });
+    return features;
+}
+
+StateWriterInputs writer_inputs(stream::StreamKind kind) {
+    const BootState& state = boot_state();
+    StateWriterInputs inputs;
+    inputs.kind = kind;
+    inputs.boot = state.boot;
+    inputs.skip_module_mask = state.incoming_stream_module >= 0 ? 1u << state.incoming_stream_module : 0;
+    inputs.handover = state.handover;
+    HandoverLayout l = layout();
+    inputs.producer_half = static_cast<u8>(l.target_half() == 0 ? 1 : 0);
+    inputs.tsc_khz = state.tsc_hz / 1000;
+    return inputs;
+}
+
+// Every domain stops (the hypervisor's own pause; the calling vCPU is inside the
+// hypervisor and counts as stopped).
+void pause_all(Vcpu& caller) {
+    domain_for_each([&](Domain& domain) { domain_system_pause(domain, &caller); });
+}
+
+void unpause_all() {
+    domain_for_each([&](Domain& domain) { domain_system_unpause(domain); });
+}
+
+// The caller's state is complete in memory: its extended state lives in the CPU's
+// registers while it runs, DR0-DR3 likewise.
+void capture_caller(Vcpu& caller) {
+    extended_state_save(caller);
+    asm volatile("mov %%dr0, %0; mov %%dr1, %1; mov %%dr2, %2; mov %%dr3, %3"
+                 : "=r"(caller.debug_address[0]), "=r"(caller.debug_address[1]),
+                   "=r"(caller.debug_address[2]), "=r"(caller.debug_address[3]));
+}
+
+// The caller keeps running in this build (export, failed update): put its extended
+// state back in the registers.
+void release_caller(Vcpu& caller) { extended_state_switch_to(caller); }
+
+// The hypervisor's own command line for the next build: as we got it, with the handover
+// region fixed where it is.
+usize next_command_line(char* buffer, usize capacity) {
+    const BootState& state = boot_state();
+    FormatBuffer out(buffer, capacity);
+    std::string_view line = state.boot->command_line();
+    usize position = 0;
+    while (position < line.size()) {
+        usize end = position;
+        while (end < line.size() && line[end] != ' ') {
+            ++end;
+        }
+        std::string_view word = slice(line, position, end);
+        if (!word.empty() && !(word.size() >= 9 && prefix_of(word, 9) == "handover=")) {
+            format(out, "{} ", word);
+        }
+        position = end + 1;
+    }
+    format(out, "handover={:#x}@{:#x}", state.handover.size(), state.handover.base().raw());
+    return out.length();
+}
+
+// Multiboot2 information for the next build, in the tail of its half.
+Result<usize> write_handover_info(int target_half, const Frames& stream, usize stream_size,
+                                  const StreamModuleLine& line) {
+    const BootState& state = boot_state();
+    const BootInfo& boot = *state.boot;
+    HandoverLayout l = layout();
+    HostPhysRange info_area = l.info_area(target_half);
+    kexec::Multiboot2Writer writer(phys_to_virt<void>(info_area.base()), info_area.size());
+
+    char command_line[BootInfo::kMaxStringLength];
+    usize length = next_command_line(command_line, sizeof(command_line));
+    RELAY_TRY(writer.add_command_line(std::string_view(command_line, length)));
+    RELAY_TRY(writer.add_bootloader_name("Relay live update"));
+
+    // Memory map: the firmware's (preserved entries from an earlier update are usable
+    // memory again), with what this update preserves marked. The arrays live in the
+    // target's workspace, which is free until the jump.
+    HostPhysRange workspace = l.workspace(target_half, staged.image.load_size);
+    auto* firmware = phys_to_virt<kexec::Multiboot2MemoryEntry>(workspace.base());
+    usize firmware_count = boot.memory_region_count;
+    for (usize i = 0; i < firmware_count; ++i) {
+        const MemoryRegion& region = boot.memory_map[i];
+        u32 type = region.type == MemoryType::kPreserved ? kexec::kMemoryUsable : static_cast<u32>(region.type);
+        firmware[i] = kexec::Multiboot2MemoryEntry{region.base.raw(), region.size, type};
+    }
+    auto* preserved = reinterpret_cast<HostPhysRange*>(firmware + firmware_count);
+    usize preserved_count = 0;
+    domain_for_each([&](const Domain& domain) {
+        for (usize i = 0; i < domain.extent_count; ++i) {
+            preserved[preserved_count++] = HostPhysRange::unchecked(domain.extents[i].host, domain.extents[i].size);
+        }
+    });
+    for (usize i = 0; i < boot.module_count; ++i) {
+        if (static_cast<int>(i) != state.incoming_stream_module) {
+            preserved[preserved_count++] = boot.modules[i].range;
+        }
+    }
+    preserved[preserved_count++] = HostPhysRange::unchecked(stream.base(), stream.size());
+    preserved[preserved_count++] = state.image;
+    auto* map = reinterpret_cast<kexec::Multiboot2MemoryEntry*>(preserved + preserved_count);
+    u64 used = reinterpret_cast<u8*>(map) - phys_to_virt<u8>(workspace.base());
+    usize capacity = (workspace.size() - used) / sizeof(kexec::Multiboot2MemoryEntry);
+    if (capacity > BootInfo::kMaxMemoryRegions) {
+        capacity = BootInfo::kMaxMemoryRegions;  // what the next build's parser accepts
+    }
+    RELAY_TRY_ASSIGN(map_count, kexec::mark_preserved(firmware, firmware_count, preserved, preserved_count,
+                                                      map, capacity));
+    RELAY_TRY(writer.add_memory_map(map, map_count));
+
+    for (usize i = 0; i < boot.module_count; ++i) {
+        if (static_cast<int>(i) != state.incoming_stream_module) {
+            RELAY_TRY(writer.add_module(boot.modules[i].range.base(), boot.modules[i].range.size(),
+                                        boot.module_command_line(i)));
+        }
+    }
+    char stream_line[256];
+    usize stream_line_length = format_stream_module_line(line, stream_line, sizeof(stream_line));
+    RELAY_TRY(writer.add_module(stream.base(), stream_size, std::string_view(stream_line, stream_line_length)));
+    if (state.rsdp_length == 20 || state.rsdp_length == 36) {
+        RELAY_TRY(writer.add_acpi_rsdp(state.rsdp, state.rsdp_length));
+    }
+    RELAY_TRY(writer.add_load_base(l.half(target_half).base()));
+    return writer.finish();
+}
+
+// Every other CPU leaves this way: timer off, then a halt with paging off in the
+// purgatory page, where INIT from the next build finds it.
+void park_for_handover() {
+    x86::interrupts_disable();
+    x86::local_apic_timer_stop();
+    cpus_parked.fetch_add(1, std::memory_order_acq_rel);
+    kexec::purgatory_park(handover_purgatory_page, handover_cr3);
+}
+
+}  // namespace
+
+i64 stage(Vcpu& caller, u64 buffer, u64 size) {
+    UpdateLockGuard lock;
+    if (!lock.acquire()) {
+        return RELAY_EBUSY;
+    }
+    HandoverLayout l = layout();
+    int half = l.target_half();
+    HostPhysRange target = l.half(half);
+    u64 file_space = l.half_size() - kTailSize;
+    if (size == 0 || size > file_space) {
+        log_warning("live-update: image of {} bytes does not fit the {} KiB staging area", size,
+                    file_space / KiB);
+        return RELAY_ERANGE;
+    }
+    // The file goes to the top of the half (below the tail); the image is laid out from
+    // the base. They may not overlap.
+    u64 file_offset = align_down(file_space - size, kPageSize4K);
+    u8* half_bytes = phys_to_virt<u8>(target.base());
+    if (!caller.domain->copy_from_guest(half_bytes + file_offset, GuestPhysAddr(buffer), size).ok()) {
+        return RELAY_EFAULT;
+    }
+    staged.present = false;
+    auto image = kexec::inspect_target_image(half_bytes + file_offset, size, l.image_capacity());
+    if (!image.ok()) {
+        log_warning("live-update: image refused: {}", image.error().message());
+        return image.error().code() == ErrorCode::kOutOfRange ? RELAY_ERANGE : RELAY_EINVAL;
+    }
+    if (image->load_size > file_offset) {
+        log_warning("live-update: image ({} KiB loaded) and its file ({} KiB) do not both fit the half",
+                    image->load_size / KiB, size / KiB);
+        return RELAY_ERANGE;
+    }
+    kexec::stage_target_image(image.value(), half_bytes + file_offset, half_bytes);
+    staged.image = image.value();
+    staged.half = half;
+    staged.base = target.base();
+    staged.present = true;
+    char id[20] = {};
+    for (u32 i = 0; i < 8 && i < staged.image.build_id_length; ++i) {
+        format_to_buffer(id + 2 * i, 3, "{:02x}", staged.image.build_id.bytes[i]);
+    }
+    const stream::CompatibilityNote& note = staged.image.compatibility;
+    log_info("live-update: staged build {} from domain {}: {} KiB at {}, entry {:#x}, reads schema {}-{}.{}",
+             id, caller.domain->domid, staged.image.load_size / KiB, target.base(),
+             target.base().raw() + staged.image.entry_offset, note.schema_major_min, note.schema_major_max,
+             note.schema_minor);
+    return 0;
+}
+
+i64 unstage(Vcpu&) {
+    UpdateLockGuard lock;
+    if (!lock.acquire()) {
+        return RELAY_EBUSY;
+    }
+    if (!staged.present) {
+        return RELAY_ESTATE;
+    }
+    staged.present = false;
+    log_info("live-update: staged image unloaded");
+    return 0;
+}
+
+i64 live_update(Vcpu& caller) {
+    UpdateLockGuard lock;
+    if (!lock.acquire()) {
+        return RELAY_EBUSY;
+    }
+    if (!staged.present) {
+        log_warning("live-update: nothing staged");
+        return RELAY_ESTATE;
+    }
+    const BootState& state = boot_state();
+
+    // Pre-flight (DESIGN.md step 2): everything still runs. The target reads at most its
+    // own schema minor: write that one when it is older than ours (a downgrade).
+    const stream::CompatibilityNote& note = staged.image.compatibility;
+    StateWriterInputs inputs = writer_inputs(stream::StreamKind::kLiveUpdate);
+    if (note.schema_major_max == stream::kSchemaMajor && note.schema_minor < stream::kSchemaMinor) {
+        inputs.schema_minor = note.schema_minor;
+    }
+    stream::StreamHeader header;
+    header.kind = stream::StreamKind::kLiveUpdate;
+    header.schema_minor = inputs.schema_minor != 0 ? inputs.schema_minor : stream::kSchemaMinor;
+    header.required_features = prospective_required_features();
+    Status compatible = stream::check_compatibility(note, header);
+    if (!compatible.ok()) {
+        log_error("live-update: refused before pausing anything: the staged build cannot read this "
+                  "build's stream: {}",
+                  compatible.error().message());
+        return RELAY_EINCOMPATIBLE;
+    }
+
+    // Buffers come first: nothing may fail for lack of memory once guests are paused.
+    Frames stream_buffer;
+    Frames scratch;
+    inputs.stream_buffer = HostPhysRange::unchecked(HostPhysAddr(0), 0);
+    usize bound = state_stream_bound(inputs);
+    Status allocated = stream_buffer.allocate(bound, true);
+    if (allocated.ok()) {
+        allocated = scratch.allocate(bound, false);
+    }
+    if (!allocated.ok()) {
+        log_error("live-update: {}", allocated.error().message());
+        return RELAY_ENOMEM;
+    }
+    inputs.stream_buffer = HostPhysRange::unchecked(stream_buffer.base(), stream_buffer.size());
+    inputs.previous_image = state.image;
+    HandoverLayout l = layout();
+    HostPhysAddr purgatory_page = l.purgatory_page(staged.half);
+    auto purgatory_space = hypervisor_address_space().create_trampoline_space(purgatory_page);
+    if (!purgatory_space.ok()) {
+        log_error("live-update: {}", purgatory_space.error().message());
+        return RELAY_ENOMEM;
+    }
+    log_info("live-update: quiescing {} domains on {} CPUs", domain_count(), cpus_online());
+
+    // Quiesce (step 3): every vCPU stops at an instruction boundary; the caller sits in
+    // this hypercall, which will have returned 0 when it resumes in the new build.
+    u64 quiesce_start = x86::rdtsc();
+    pause_all(caller);
+    if (!scheduler_hold_other_cpus(1'000'000)) {
+        unpause_all();
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
+        log_error("live-update: CPUs did not stop; update abandoned, every domain runs on");
+        return RELAY_EBUSY;
+    }
+    u64 paused = x86::rdtsc();
+    capture_caller(caller);
+    caller.vmcb->rax = 0;
+
+    // Serialize (step 4).
+    auto size = write_state(inputs, scratch.data(), scratch.size(), stream_buffer.data(), stream_buffer.size());
+    if (!size.ok()) {
+        release_caller(caller);
+        scheduler_release_other_cpus();
+        unpause_all();
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
+        log_error("live-update: serializing failed: {}; every domain runs on", size.error().message());
+        return RELAY_EINVAL;
+    }
+    u64 serialized = x86::rdtsc();
+    StreamModuleLine line;
+    line.kind = stream::StreamKind::kLiveUpdate;
+    line.quiesce_tsc = quiesce_start;
+    line.paused_tsc = paused;
+    line.serialized_tsc = serialized;
+    line.apic_ticks_per_ms = apic_ticks_per_ms();
+    line.has_initiator = true;
+    line.initiator_domid = caller.domain->domid;
+    line.initiator_vcpu = caller.id;
+    line.previous_base = state.image.base();
+    line.previous_entry_offset = image_entry_offset();
+    line.previous_size = state.image.size();
+    line.handover_tsc = x86::rdtsc();
+    auto info = write_handover_info(staged.half, stream_buffer, size.value(), line);
+    if (!info.ok()) {
+        release_caller(caller);
+        scheduler_release_other_cpus();
+        unpause_all();
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
+        log_error("live-update: handover information: {}; every domain runs on", info.error().message());
+        return RELAY_EINVAL;
+    }
+
+    // Hand over (step 5). From here on there is no way back into this build: the stream,
+    // the guests' memory and this image (restored to pristine by purgatory) stay where
+    // they are for the target, or for this image again on a rollback.
+    kexec::PurgatoryJump jump;
+    jump.entry = staged.base + staged.image.entry_offset;
+    jump.info = l.info_area(staged.half).base();
+    jump.copy_from = image_virt_to_phys(pristine_data);
+    jump.copy_to = image_virt_to_phys(__data_start);
+    jump.copy_length = static_cast<u32>(state.pristine_data_length);
+    kexec::install_purgatory(purgatory_page, phys_to_virt<void>(purgatory_page), jump);
+    handover_purgatory_page = purgatory_page;
+    handover_cr3 = purgatory_space.value().raw();
+    u32 others = cpus_online() - 1;
+    scheduler_send_held_cpus_to(park_for_handover);
+    while (cpus_parked.load(std::memory_order_acquire) < others) {
+        x86::cpu_relax();
+    }
+    x86::udelay(50);  // the last one from its count to its halt
+    x86::local_apic_timer_stop();
+    // The buffers belong to the next build now.
+    stream_buffer.~Frames();
+    new (&stream_buffer) Frames();
+    kexec::purgatory_jump(purgatory_page, handover_cr3);
+}
+
+i64 state_export(Vcpu& caller, u64 buffer, u64 capacity) {
+    UpdateLockGuard lock;
+    if (!lock.acquire()) {
+        return RELAY_EBUSY;
+    }
+    StateWriterInputs inputs = writer_inputs(stream::StreamKind::kExport);
+    usize bound = state_stream_bound(inputs);
+    if (capacity == 0 && buffer == 0) {
+        return static_cast<i64>(bound);
+    }
+    if (!caller.domain->range_is_ram(GuestPhysAddr(buffer), capacity)) {
+        return RELAY_EFAULT;
+    }
+    Frames output;
+    Frames scratch;
+    Status allocated = output.allocate(bound, false);
+    if (allocated.ok()) {
+        allocated = scratch.allocate(bound, false);
+    }
+    if (!allocated.ok()) {
+        return RELAY_ENOMEM;
+    }
+    pause_all(caller);
+    capture_caller(caller);
+    auto size = write_state(inputs, scratch.data(), scratch.size(), output.data(), output.size());
+    release_caller(caller);
+    unpause_all();
+    if (!size.ok()) {
+        log_error("state export: {}", size.error().message());
+        return RELAY_EINVAL;
+    }
+    if (size.value() > capacity) {
+        return RELAY_ERANGE;
+    }
+    if (!caller.domain->copy_to_guest(GuestPhysAddr(buffer), output.data(), size.value()).ok()) {
+        return RELAY_EFAULT;
+    }
+    log_info("state export: {} bytes to domain {}", size.value(), caller.domain->domid);
+    return static_cast<i64>(size.value());
+}
+
+}  // namespace relay::liveupdate
