@@ -40,7 +40,10 @@ class HyperlaunchTest(RelayTestCase):
         self.expect_line(machine, r"3 domains running")
 
         # The control domain's view matches the configuration.
-        done, _ = self.expect_line(machine, r"^\(d1\) control: script done: 6 commands, 0 errors, 0 unexpected")
+        done, _ = self.expect_line(machine, r"^\(d1\) control: script done: 11 commands, 0 errors, 0 unexpected")
+        # The example ends in a live update into the second build (tests/integration/
+        # live_update_test.py covers updates in depth).
+        self.expect_line(machine, r"live-update: update 1 from 0\.1\.0 to 0\.1\.0\+b complete")
         listing = [line for line in lines_of(machine, 1) if " domain " in line and "name=" in line]
         self.assertIn("(d1) control: domain 1 name=control lifecycle=running vcpus=1 "
                       "memory_kib=16384 roles=control,boot", listing)

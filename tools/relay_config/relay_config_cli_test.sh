@@ -45,13 +45,14 @@ is_empty() {
 # --- check --------------------------------------------------------------------------
 
 run check_default 0 check examples/default.dts --host-memory 128M --cpus 2
-has_line check_default out "examples/default.dts: 3 domains, 81920 KiB (80 MiB) of guest memory, 3 multiboot modules (0 to 2)"
+has_line check_default out "examples/default.dts: 3 domains, 81920 KiB (80 MiB) of guest memory, 4 multiboot modules (0 to 3)"
 has_line check_default out "host: 131072 KiB for guests, 2 physical CPUs"
 has_line check_default out "domain 1: control"
 has_line check_default out "  permissions  control"
 has_line check_default out "  functions    boot"
 has_line check_default out "  kernel       mb-index 1, file bazel-bin/tests/guests/control.elf"
-has_line check_default out '               bootargs "script=list;sleep 2;pause 3;sleep 1;unpause 3;list"'
+has_line check_default out '               bootargs "script=list;sleep 2;pause 3;sleep 1;unpause 3;list;export;stage relay_b.elf;update;list;export"'
+has_line check_default out "  ramdisk      mb-index 3, file bazel-bin/hv/update_images.cpio"
 has_line check_default out "domain 3: memtest2"
 has_line check_default out "  cpus         2"
 has_line check_default out "  memory       32768 KiB (32 MiB)"
@@ -71,8 +72,8 @@ is_empty check_memory out
 run check_cpus 1 check examples/default.dts --cpus 1
 has_line check_cpus err "relay-config: examples/default.dts: /chosen/hypervisor/memtest2: property \"cpus\": 2 vCPUs requested; the host has 1 physical CPU"
 
-run check_modules 1 check examples/default.dts --modules 2
-has_line check_modules err "relay-config: examples/default.dts: /chosen/hypervisor/memtest1/kernel: property \"mb-index\": is 2, but the boot loader passed 2 multiboot modules (0 to 1)"
+run check_modules 1 check examples/default.dts --modules 3
+has_line check_modules err "relay-config: examples/default.dts: /chosen/hypervisor/control/ramdisk: property \"mb-index\": is 3, but the boot loader passed 3 multiboot modules (0 to 2)"
 
 run check_syntax 1 check "$TESTDATA/syntax_error.dts"
 has_line check_syntax err "relay-config: $TESTDATA/syntax_error.dts: dtc failed (exit status 1):"
@@ -106,6 +107,7 @@ cat >"$WORK/modules_default.expected" <<END
 0 $WORK/default.dtb relay.hyperlaunch
 1 bazel-bin/tests/guests/control.elf relay.module=kernel
 2 bazel-bin/tests/guests/memtest.elf relay.module=kernel
+3 bazel-bin/hv/update_images.cpio relay.module=ramdisk
 END
 if ! diff -u "$WORK/modules_default.expected" "$WORK/modules_default.out" >&2; then
     fail "modules_default: unexpected module list"

@@ -9,6 +9,8 @@ namespace {
 
 constexpr u64 kMaxDomid = 0xFFFF;
 constexpr u64 kMaxSeconds = 1'000'000;
+constexpr usize kMaxFileName = 100;
+constexpr u64 kMaxCount = 100'000;
 
 }  // namespace
 
@@ -26,6 +28,10 @@ const char* argument_kind_name(ArgumentKind kind) {
             return "REASON";
         case ArgumentKind::kText:
             return "TEXT";
+        case ArgumentKind::kFileName:
+            return "FILE";
+        case ArgumentKind::kCount:
+            return "COUNT";
     }
     return "?";
 }
@@ -104,6 +110,25 @@ Status parse_argument(ArgumentKind kind, std::string_view word, ArgumentValue* v
                                   "\"{}\" is not a shutdown reason (poweroff, reboot, crash, or "
                                   "a number)",
                                   word);
+            }
+            return ok_status();
+        case ArgumentKind::kFileName: {
+            bool printable = !word.empty() && word.size() <= kMaxFileName;
+            for (char c : word) {
+                printable = printable && c > ' ' && c < 0x7f;
+            }
+            if (!printable) {
+                return make_error(ErrorCode::kInvalidArgument,
+                                  "\"{}\" is not a file name (1 to {} printable characters)", word,
+                                  kMaxFileName);
+            }
+            return ok_status();
+        }
+        case ArgumentKind::kCount:
+            if (!parse_u64(word, &value->number) || value->number == 0 ||
+                value->number > kMaxCount) {
+                return make_error(ErrorCode::kInvalidArgument, "\"{}\" is not a count (1 to {})",
+                                  word, kMaxCount);
             }
             return ok_status();
         case ArgumentKind::kText:

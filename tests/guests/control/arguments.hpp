@@ -17,6 +17,8 @@ enum class ArgumentKind : u8 {
     kState,           // a lifecycle ("running", "paused", ...) or "gone" (no such domain)
     kShutdownReason,  // "poweroff", "reboot", "crash", or a number
     kText,            // the rest of the command, spaces included
+    kFileName,        // a file in the ramdisk: 1 to 100 printable characters, no spaces
+    kCount,           // 1 to 100000, decimal
 };
 
 // What the usage line calls the kind: "DOMID", "SECONDS", ...

@@ -1,6 +1,8 @@
 #include "tests/guests/control/commands.hpp"
 
 #include "hv/abi/hypercall.h"
+#include "tests/guests/control/base64.hpp"
+#include "tests/guests/control/cpio.hpp"
 #include "tests/guests/control/interpreter.hpp"
 #include "tests/guests/lib/abi_names.hpp"
 
@@ -220,6 +222,72 @@ Outcome run_shutdown(const Command& command, Interpreter& interpreter) {
     return result >= 0 ? Outcome::stop() : Outcome::error(result);
 }
 
+// ---- Live update (docs/live-update.md) ----
+
+Outcome run_stage(const Command& command, Interpreter& interpreter) {
+    ControlPlatform& platform = interpreter.platform();
+    std::string_view name = command.arguments[0].text;
+    std::span<const u8> ramdisk = platform.ramdisk();
+    if (ramdisk.empty()) {
+        return Outcome::failed_here("this domain has no ramdisk to stage \"{}\" from", name);
+    }
+    auto file = cpio_find(ramdisk, name);
+    if (!file.ok()) {
+        return Outcome::failed_here("{}", file.error().message());
+    }
+    i64 result = platform.kexec_stage(file->data(), file->size());
+    if (result < 0) {
+        return Outcome::error(result);
+    }
+    return Outcome::ok("{} bytes", file->size());
+}
+
+Outcome run_unstage(const Command&, Interpreter& interpreter) {
+    return Outcome::from_result(interpreter.platform().kexec_unload());
+}
+
+// Returns in the new build; the time the call took is what this vCPU saw of the update.
+Outcome run_update(const Command&, Interpreter& interpreter) {
+    ControlPlatform& platform = interpreter.platform();
+    u64 start = platform.monotonic_microseconds();
+    i64 result = platform.live_update();
+    u64 took = platform.monotonic_microseconds() - start;
+    if (result < 0) {
+        return Outcome::error(result);
+    }
+    return Outcome::ok("in {} us", took);
+}
+
+// The stream as base64 lines "control: export data <76 characters>", then the result.
+Outcome run_export(const Command&, Interpreter& interpreter) {
+    constexpr usize kLineBytes = 57;  // 76 characters of base64
+    ControlPlatform& platform = interpreter.platform();
+    std::span<u8> buffer = platform.export_buffer();
+    i64 size = platform.state_export(buffer.data(), buffer.size());
+    if (size < 0) {
+        return Outcome::error(size);
+    }
+    if (static_cast<u64>(size) > buffer.size()) {
+        return Outcome::failed_here("the hypervisor reports {} bytes for a {}-byte buffer", size,
+                                    buffer.size());
+    }
+    u64 checksum = 0xcbf29ce484222325ull;  // FNV-1a 64, so a test can tell a bad reassembly
+    for (i64 i = 0; i < size; ++i) {
+        checksum = (checksum ^ buffer[static_cast<usize>(i)]) * 0x100000001b3ull;
+    }
+    for (usize offset = 0; offset < static_cast<usize>(size); offset += kLineBytes) {
+        usize length = min_u64(kLineBytes, static_cast<usize>(size) - offset);
+        char text[base64_length(kLineBytes)];
+        usize written = base64_encode(buffer.subspan(offset, length), text, sizeof(text));
+        interpreter.line("export data {}", std::string_view(text, written));
+    }
+    return Outcome::ok("{} bytes fnv1a64={:016x}", size, checksum);
+}
+
+Outcome run_flow(const Command&, Interpreter&) {
+    return Outcome::ok();  // the interpreter steers loop and end itself
+}
+
 constexpr ArgumentKind kNone = ArgumentKind::kNone;
 constexpr ArgumentKind kDomid = ArgumentKind::kDomid;
 
@@ -234,6 +302,12 @@ const CommandSpec kCommands[] = {
     {"version", {kNone}, 0, run_version},
     {"echo", {ArgumentKind::kText, kNone}, 0, run_echo},
     {"shutdown", {ArgumentKind::kShutdownReason, kNone}, 0, run_shutdown},
+    {"stage", {ArgumentKind::kFileName, kNone}, 1, run_stage},
+    {"unstage", {kNone}, 0, run_unstage},
+    {"update", {kNone}, 0, run_update},
+    {"export", {kNone}, 0, run_export},
+    {"loop", {ArgumentKind::kCount, kNone}, 1, run_flow, Flow::kLoop},
+    {"end", {kNone}, 0, run_flow, Flow::kEnd},
 };
 
 }  // namespace

@@ -17,12 +17,16 @@ class Interpreter;
 
 using CommandHandler = Outcome (*)(const Command& command, Interpreter& interpreter);
 
+// Commands that steer the script rather than call the hypervisor (interpreter.cpp).
+enum class Flow : u8 { kNone, kLoop, kEnd };
+
 struct CommandSpec {
     const char* name;
     // Argument kinds in order, kNone-terminated; the first `required` must be given.
     ArgumentKind arguments[kMaxCommandArguments];
     u8 required;
     CommandHandler run;
+    Flow flow = Flow::kNone;
 };
 
 std::span<const CommandSpec> command_table();

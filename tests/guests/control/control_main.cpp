@@ -22,6 +22,9 @@ namespace control {
 
 namespace {
 
+// Room for the state of many domains (a stream is a few KiB per vCPU).
+alignas(4096) u8 g_export_buffer[1 << 20];
+
 class HypercallPlatform final : public ControlPlatform {
 public:
     i64 version() override { return hc::version(); }
@@ -38,6 +41,25 @@ public:
         console_flush();
         return hc::shutdown(reason);
     }
+    i64 kexec_stage(const void* image, u64 size) override { return hc::kexec_stage(image, size); }
+    i64 kexec_unload() override { return hc::kexec_unload(); }
+    i64 live_update() override {
+        console_flush();  // what is printed before the update is printed by this build
+        return hc::live_update();
+    }
+    i64 state_export(void* buffer, u64 capacity) override {
+        return hc::state_export(buffer, capacity);
+    }
+    std::span<const u8> ramdisk() override {
+        for (const relay_start_module& module : start_info().modules()) {
+            if (module.kind == RELAY_MODULE_RAMDISK) {
+                return {reinterpret_cast<const u8*>(static_cast<uptr>(module.guest_phys)),
+                        static_cast<usize>(module.size)};
+            }
+        }
+        return {};
+    }
+    std::span<u8> export_buffer() override { return g_export_buffer; }
     void sleep_microseconds(u64 microseconds) override { guest::sleep_microseconds(microseconds); }
     u64 monotonic_microseconds() override { return guest::monotonic_microseconds(); }
     void write_line(std::string_view line) override {

@@ -4,6 +4,7 @@
 // call, so the interpreter's whole behaviour is tested on the host.
 #pragma once
 
+#include <span>
 #include <string_view>
 
 #include "hv/abi/hypercall.h"
@@ -22,6 +23,16 @@ public:
     virtual i64 domain_destroy(u64 domid) = 0;
     // Does not return when the hypervisor shuts the domain down; a fake returns >= 0.
     virtual i64 shutdown(u64 reason) = 0;
+    // Live update (ABI 1.1). live_update returns 0 in the new build.
+    virtual i64 kexec_stage(const void* image, u64 size) = 0;
+    virtual i64 kexec_unload() = 0;
+    virtual i64 live_update() = 0;
+    virtual i64 state_export(void* buffer, u64 capacity) = 0;
+
+    // The domain's ramdisk module (a cpio archive), empty without one.
+    virtual std::span<const u8> ramdisk() = 0;
+    // Memory a state export is written into.
+    virtual std::span<u8> export_buffer() = 0;
 
     virtual void sleep_microseconds(u64 microseconds) = 0;
     virtual u64 monotonic_microseconds() = 0;

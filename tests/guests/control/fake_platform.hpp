@@ -91,6 +91,52 @@ public:
                    ? 0
                    : RELAY_EINVAL;
     }
+    i64 kexec_stage(const void* image, u64 size) override {
+        calls.push_back("kexec_stage " + std::to_string(size));
+        if (!privileged) {
+            return RELAY_EPERM;
+        }
+        staged.assign(static_cast<const char*>(image), size);
+        return stage_result;
+    }
+    i64 kexec_unload() override {
+        calls.push_back("kexec_unload");
+        if (staged.empty()) {
+            return RELAY_ESTATE;
+        }
+        staged.clear();
+        return 0;
+    }
+    i64 live_update() override {
+        calls.push_back("live_update");
+        if (!privileged) {
+            return RELAY_EPERM;
+        }
+        if (staged.empty()) {
+            return RELAY_ESTATE;
+        }
+        now += update_blackout_us;
+        if (update_result == 0) {
+            ++updates;
+            staged.clear();  // the new build starts with nothing staged
+        }
+        return update_result;
+    }
+    i64 state_export(void* buffer, u64 capacity) override {
+        calls.push_back("state_export " + std::to_string(capacity));
+        if (!privileged) {
+            return RELAY_EPERM;
+        }
+        if (exported.size() > capacity) {
+            return RELAY_ERANGE;
+        }
+        std::memcpy(buffer, exported.data(), exported.size());
+        return static_cast<i64>(exported.size());
+    }
+    std::span<const u8> ramdisk() override {
+        return {reinterpret_cast<const u8*>(ramdisk_bytes.data()), ramdisk_bytes.size()};
+    }
+    std::span<u8> export_buffer() override { return export_memory; }
     void sleep_microseconds(u64 microseconds) override {
         calls.push_back("sleep " + std::to_string(microseconds));
         now += microseconds;
@@ -105,6 +151,15 @@ public:
     std::function<void(u64)> on_domain_info;
     std::vector<std::string> calls;
     std::vector<std::string> lines;
+    // Live update.
+    std::string ramdisk_bytes;  // a cpio archive
+    std::string staged;
+    i64 stage_result = 0;
+    i64 update_result = 0;
+    u64 update_blackout_us = 1234;
+    int updates = 0;
+    std::string exported;
+    std::vector<u8> export_memory = std::vector<u8>(4096);
 
 private:
     i64 change(u64 domid, const char* call, u8 from, u8 to) {

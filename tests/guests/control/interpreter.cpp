@@ -15,8 +15,32 @@ ScriptSummary Interpreter::run(std::string_view script_text) {
     }
     summary.accepted = true;
     line("script: {} command{}", script.count, script.count == 1 ? "" : "s");
+    // Passes left of each open loop, innermost last.
+    u64 passes_left[kMaxLoopDepth];
+    usize depth = 0;
     for (usize i = 0; i < script.count; ++i) {
         const Command& command = script.commands[i];
+        if (command.spec->flow == Flow::kLoop) {
+            u64 total = command.arguments[0].number;
+            passes_left[depth++] = total - 1;
+            ++summary.commands;
+            line("{}: pass 1 of {}", command.text, total);
+            continue;
+        }
+        if (command.spec->flow == Flow::kEnd) {
+            const Command& loop = script.commands[command.partner];
+            u64 total = loop.arguments[0].number;
+            if (passes_left[depth - 1] > 0) {
+                --passes_left[depth - 1];
+                line("{}: pass {} of {}", loop.text, total - passes_left[depth - 1], total);
+                i = command.partner;  // the loop's first command is next
+                continue;
+            }
+            --depth;
+            ++summary.commands;
+            line("{}: ok ({} passes)", loop.text, total);
+            continue;
+        }
         Outcome outcome = command.spec->run(command, *this);
         ++summary.commands;
         if (outcome.kind == Outcome::Kind::kStop) {

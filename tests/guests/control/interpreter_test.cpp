@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -198,12 +199,12 @@ TEST(Interpreter, SleepEchoVersion) {
     run.run("sleep 0.25;echo phase two  begins;version");
     EXPECT_EQ(run.platform.lines[1], "control: sleep 0.25: ok");
     EXPECT_EQ(run.platform.lines[2], "control: echo phase two  begins: ok");
-    EXPECT_EQ(run.platform.lines[3], "control: version: ok 1.0");
+    EXPECT_EQ(run.platform.lines[3], "control: version: ok 1.1");
     EXPECT_EQ(run.platform.now, 1'250'000u);
     run.platform.version_result = (2 << 16) | 3;
     run.platform.lines.clear();
     run.run("version");
-    EXPECT_EQ(run.platform.lines[1], "control: version: ok 2.3 (this guest speaks ABI 1.0)");
+    EXPECT_EQ(run.platform.lines[1], "control: version: ok 2.3 (this guest speaks ABI 1.1)");
 }
 
 TEST(Interpreter, ShutdownStopsTheScript) {
@@ -229,6 +230,136 @@ TEST(Interpreter, RejectedScriptRunsNothing) {
                      "0.5)"}));
     EXPECT_TRUE(run.platform.calls.empty());
     EXPECT_FALSE(run.summary.accepted);
+}
+
+// A newc archive as tools/build/make_cpio.py writes it.
+std::string cpio(const std::vector<std::pair<std::string, std::string>>& files) {
+    std::string archive;
+    auto add = [&](const std::string& name, const std::string& data) {
+        char header[111];
+        std::snprintf(header, sizeof(header),
+                      "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 1u, 0100644u,
+                      0u, 0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
+                      static_cast<unsigned>(name.size() + 1), 0u);
+        archive += header;
+        archive += name;
+        archive += '\0';
+        archive.resize((archive.size() + 3) / 4 * 4, '\0');
+        archive += data;
+        archive.resize((archive.size() + 3) / 4 * 4, '\0');
+    };
+    for (const auto& [name, data] : files) {
+        add(name, data);
+    }
+    add("TRAILER!!!", "");
+    return archive;
+}
+
+TEST(Interpreter, StageUpdateUnstage) {
+    ScriptRun run;
+    run.platform.ramdisk_bytes = cpio({{"relay.elf", "AAAA"}, {"relay_b.elf", "BBBBBB"}});
+    run.run(
+        "stage relay_b.elf;update;expect ESTATE update;stage relay.elf;unstage;expect ESTATE "
+        "unstage;"
+        "stage missing.elf");
+    EXPECT_EQ(run.platform.lines,
+              (Lines{
+                  "control: script: 7 commands",
+                  "control: stage relay_b.elf: ok 6 bytes",
+                  "control: update: ok in 1234 us",
+                  "control: expect ESTATE update: ok (error ESTATE (-10) as expected)",
+                  "control: stage relay.elf: ok 4 bytes",
+                  "control: unstage: ok",
+                  "control: expect ESTATE unstage: ok (error ESTATE (-10) as expected)",
+                  "control: stage missing.elf: error (no file \"missing.elf\" in the archive)",
+                  "control: script done: 7 commands, 1 error, 0 unexpected",
+              }));
+    EXPECT_EQ(run.platform.updates, 1);
+}
+
+TEST(Interpreter, UpdateErrorsAreNamed) {
+    ScriptRun run;
+    run.platform.ramdisk_bytes = cpio({{"relay_incompatible.elf", "I"}});
+    run.platform.update_result = RELAY_EINCOMPATIBLE;
+    run.run("stage relay_incompatible.elf;expect EINCOMPATIBLE update;update");
+    EXPECT_EQ(run.platform.lines[2],
+              "control: expect EINCOMPATIBLE update: ok (error EINCOMPATIBLE (-11) as expected)");
+    EXPECT_EQ(run.platform.lines[3], "control: update: error EINCOMPATIBLE (-11)");
+    run.platform.update_result = RELAY_EROLLEDBACK;
+    run.platform.lines.clear();
+    run.run("stage relay_incompatible.elf;update");
+    EXPECT_EQ(run.platform.lines[2], "control: update: error EROLLEDBACK (-12)");
+}
+
+TEST(Interpreter, StageWithoutARamdisk) {
+    ScriptRun run;
+    run.run("stage relay.elf");
+    EXPECT_EQ(
+        run.platform.lines[1],
+        "control: stage relay.elf: error (this domain has no ramdisk to stage \"relay.elf\" from)");
+    EXPECT_TRUE(run.platform.calls.empty());
+}
+
+TEST(Interpreter, ExportPrintsBase64LinesAndAChecksum) {
+    ScriptRun run;
+    run.platform.exported = std::string(60, 'x') + "foobar";  // 66 bytes: two lines
+    run.run("export");
+    ASSERT_EQ(run.platform.lines.size(), 5u);
+    EXPECT_EQ(run.platform.lines[1],
+              "control: export data " + std::string(76, 'e').replace(0, 76, [] {
+                  std::string line;
+                  for (int i = 0; i < 19; ++i) {
+                      line += "eHh4";
+                  }
+                  return line;
+              }()));
+    EXPECT_EQ(run.platform.lines[2], "control: export data eHh4Zm9vYmFy");
+    // FNV-1a 64 of the 66 bytes.
+    u64 fnv = 0xcbf29ce484222325ull;
+    for (char c : run.platform.exported) {
+        fnv = (fnv ^ static_cast<u8>(c)) * 0x100000001b3ull;
+    }
+    char expected[80];
+    std::snprintf(expected, sizeof(expected), "control: export: ok 66 bytes fnv1a64=%016llx",
+                  static_cast<unsigned long long>(fnv));
+    EXPECT_EQ(run.platform.lines[3], expected);
+    run.platform.exported.assign(5000, 'y');  // larger than the 4096-byte buffer
+    run.platform.lines.clear();
+    run.run("export");
+    EXPECT_EQ(run.platform.lines[1], "control: export: error ERANGE (-8)");
+}
+
+TEST(Interpreter, LoopsRepeatTheirBody) {
+    ScriptRun run;
+    run.platform.ramdisk_bytes = cpio({{"a.elf", "A"}, {"b.elf", "B"}});
+    run.run("loop 2;stage b.elf;update;stage a.elf;update;end;list");
+    EXPECT_EQ(run.platform.updates, 4);
+    EXPECT_EQ(run.platform.lines[1], "control: loop 2: pass 1 of 2");
+    EXPECT_EQ(run.platform.lines[6], "control: loop 2: pass 2 of 2");
+    EXPECT_EQ(run.platform.lines[11], "control: loop 2: ok (2 passes)");
+    EXPECT_EQ(run.platform.lines.back(),
+              "control: script done: 11 commands, 0 errors, 0 unexpected");
+}
+
+TEST(Interpreter, NestedLoops) {
+    ScriptRun run;
+    run.run("loop 3;loop 2;version;end;end");
+    usize versions = 0;
+    for (const std::string& call : run.platform.calls) {
+        versions += call == "version" ? 1 : 0;
+    }
+    EXPECT_EQ(versions, 6u);
+}
+
+TEST(Interpreter, UnpairedLoopsAreRejected) {
+    for (const char* bad :
+         {"loop 2;version", "version;end", "loop 2;loop 2;end", "loop 0;end",
+          "loop 1;loop 1;loop 1;loop 1;loop 1;end;end;end;end;end", "expect ok loop 2;end"}) {
+        ScriptRun run;
+        run.run(bad);
+        EXPECT_FALSE(run.summary.accepted) << bad;
+        EXPECT_TRUE(run.platform.calls.empty()) << bad;
+    }
 }
 
 TEST(Interpreter, EmptyScript) {

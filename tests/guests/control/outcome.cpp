@@ -25,6 +25,9 @@ void describe(FormatOutput& output, const Outcome& outcome) {
         case Outcome::Kind::kTimeout:
             format(output, "error timeout ({})", outcome.detail.view());
             return;
+        case Outcome::Kind::kFailed:
+            format(output, "error ({})", outcome.detail.view());
+            return;
     }
 }
 

@@ -13,7 +13,8 @@ struct Outcome {
     // Room for the longest info line: every field at its widest.
     static constexpr usize kDetailCapacity = 384;
 
-    enum class Kind : u8 { kOk, kError, kTimeout, kStop };
+    // kFailed: the guest itself could not do it (no such file in the ramdisk, ...).
+    enum class Kind : u8 { kOk, kError, kTimeout, kStop, kFailed };
 
     Kind kind = Kind::kOk;
     i64 code = 0;  // RELAY_E* for kError
@@ -38,6 +39,13 @@ struct Outcome {
         outcome.detail = FixedString<kDetailCapacity>::formatted(fmt, args...);
         return outcome;
     }
+    template <typename... Args>
+    static Outcome failed_here(const char* fmt, const Args&... args) {
+        Outcome outcome;
+        outcome.kind = Kind::kFailed;
+        outcome.detail = FixedString<kDetailCapacity>::formatted(fmt, args...);
+        return outcome;
+    }
     static Outcome stop() {
         Outcome outcome;
         outcome.kind = Kind::kStop;
@@ -46,10 +54,13 @@ struct Outcome {
     // The hypercall's result: ok when >= 0.
     static Outcome from_result(i64 result) { return result >= 0 ? ok() : error(result); }
 
-    bool failed() const { return kind == Kind::kError || kind == Kind::kTimeout; }
+    bool failed() const {
+        return kind == Kind::kError || kind == Kind::kTimeout || kind == Kind::kFailed;
+    }
 };
 
-// "ok", "ok 4 domains", "error ENOENT (-2)", "error timeout (domain 4 is running)".
+// "ok", "ok 4 domains", "error ENOENT (-2)", "error timeout (domain 4 is running)",
+// "error (no file "x.elf" in the ramdisk)".
 void describe(FormatOutput& output, const Outcome& outcome);
 
 // "ok", "an error", "error ENOENT (-2)", "timeout".

@@ -115,6 +115,37 @@ Status parse_script(std::string_view text, Script* script) {
         }
         ++script->count;
     }
+    // Pair every loop with its end.
+    usize open[kMaxLoopDepth];
+    usize depth = 0;
+    for (usize i = 0; i < script->count; ++i) {
+        Command& command = script->commands[i];
+        if (command.spec->flow == Flow::kLoop) {
+            if (depth == kMaxLoopDepth) {
+                return make_error(ErrorCode::kOutOfRange,
+                                  "command {} (\"{}\"): loops nest at most {} deep", i + 1,
+                                  command.text, kMaxLoopDepth);
+            }
+            open[depth++] = i;
+        } else if (command.spec->flow == Flow::kEnd) {
+            if (depth == 0) {
+                return make_error(ErrorCode::kInvalidArgument,
+                                  "command {} (\"end\"): no loop to end", i + 1);
+            }
+            usize loop = open[--depth];
+            command.partner = loop;
+            script->commands[loop].partner = i;
+            if (command.expectation.kind != Expectation::Kind::kNone ||
+                script->commands[loop].expectation.kind != Expectation::Kind::kNone) {
+                return make_error(ErrorCode::kInvalidArgument,
+                                  "command {}: loop and end take no expect", loop + 1);
+            }
+        }
+    }
+    if (depth != 0) {
+        return make_error(ErrorCode::kInvalidArgument, "command {} (\"{}\"): loop without end",
+                          open[depth - 1] + 1, script->commands[open[depth - 1]].text);
+    }
     return ok_status();
 }
 

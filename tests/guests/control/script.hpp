@@ -17,6 +17,7 @@ struct CommandSpec;
 
 inline constexpr usize kMaxCommands = 128;
 inline constexpr usize kMaxCommandArguments = 4;
+inline constexpr usize kMaxLoopDepth = 4;
 
 struct Command {
     const CommandSpec* spec = nullptr;
@@ -24,6 +25,7 @@ struct Command {
     Expectation expectation;
     ArgumentValue arguments[kMaxCommandArguments];
     usize argument_count = 0;
+    usize partner = 0;  // loop: index of its end; end: index of its loop
 };
 
 struct Script {
@@ -31,7 +33,8 @@ struct Script {
     usize count = 0;
 };
 
-// Reads `text` into `script`. The error names the command by position and text:
+// Reads `text` into `script`; `loop COUNT` ... `end` must pair up (nested at most
+// kMaxLoopDepth deep). The error names the command by position and text:
 //   command 3 ("pase 3"): unknown command "pase" (commands: list, info, ...)
 Status parse_script(std::string_view text, Script* script);
 

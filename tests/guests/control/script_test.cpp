@@ -87,7 +87,8 @@ TEST(Script, ExpectPrefix) {
 TEST(Script, ErrorsNameTheCommandByPositionAndText) {
     EXPECT_EQ(parse_error("list;sleep 1;pase 3"),
               "command 3 (\"pase 3\"): unknown command \"pase\" (commands: list, info, pause, "
-              "unpause, destroy, wait, sleep, version, echo, shutdown)");
+              "unpause, destroy, wait, sleep, version, echo, shutdown, stage, unstage, update, "
+              "export, loop, end)");
     EXPECT_EQ(parse_error("list;;pause"),
               "command 2 (\"pause\"): pause needs DOMID (usage: pause DOMID)");
     EXPECT_EQ(parse_error("pause 3 4"),

@@ -13,10 +13,18 @@ struct Named {
 };
 
 constexpr Named kErrors[] = {
-    {RELAY_EPERM, "EPERM"},   {RELAY_ENOENT, "ENOENT"}, {RELAY_EINVAL, "EINVAL"},
-    {RELAY_EFAULT, "EFAULT"}, {RELAY_EBUSY, "EBUSY"},   {RELAY_ENOMEM, "ENOMEM"},
-    {RELAY_ENOSYS, "ENOSYS"}, {RELAY_ERANGE, "ERANGE"}, {RELAY_ERESERVED, "ERESERVED"},
+    {RELAY_EPERM, "EPERM"},
+    {RELAY_ENOENT, "ENOENT"},
+    {RELAY_EINVAL, "EINVAL"},
+    {RELAY_EFAULT, "EFAULT"},
+    {RELAY_EBUSY, "EBUSY"},
+    {RELAY_ENOMEM, "ENOMEM"},
+    {RELAY_ENOSYS, "ENOSYS"},
+    {RELAY_ERANGE, "ERANGE"},
+    {RELAY_ERESERVED, "ERESERVED"},
     {RELAY_ESTATE, "ESTATE"},
+    {RELAY_EINCOMPATIBLE, "EINCOMPATIBLE"},
+    {RELAY_EROLLEDBACK, "EROLLEDBACK"},
 };
 
 constexpr Named kLifecycles[] = {
@@ -42,6 +50,10 @@ constexpr Named kHypercalls[] = {
     {RELAY_HC_DOMAIN_DESTROY, "domain_destroy"},
     {RELAY_HC_YIELD, "yield"},
     {RELAY_HC_SHUTDOWN, "shutdown"},
+    {RELAY_HC_STATE_EXPORT, "state_export"},
+    {RELAY_HC_KEXEC_STAGE, "kexec_stage"},
+    {RELAY_HC_KEXEC_UNLOAD, "kexec_unload"},
+    {RELAY_HC_LIVE_UPDATE, "live_update"},
 };
 static_assert(array_size(kHypercalls) == RELAY_HC_COUNT, "name every hypercall");
 

@@ -74,6 +74,25 @@ inline i64 shutdown(u64 reason) {
     return hypercall(RELAY_HC_SHUTDOWN, reason);
 }
 
+// State export (docs/live-update.md): the stream into `buffer`; (nullptr, 0) asks the size.
+inline i64 state_export(void* buffer, u64 capacity) {
+    return hypercall(RELAY_HC_STATE_EXPORT, reinterpret_cast<uptr>(buffer), capacity);
+}
+
+// Stages a Relay image (an ELF file in guest memory) for the next live update.
+inline i64 kexec_stage(const void* image, u64 size) {
+    return hypercall(RELAY_HC_KEXEC_STAGE, reinterpret_cast<uptr>(image), size);
+}
+
+inline i64 kexec_unload() {
+    return hypercall(RELAY_HC_KEXEC_UNLOAD);
+}
+
+// Returns 0 in the new build, or an error with this build still running.
+inline i64 live_update() {
+    return hypercall(RELAY_HC_LIVE_UPDATE);
+}
+
 }  // namespace hc
 
 }  // namespace relay::guest

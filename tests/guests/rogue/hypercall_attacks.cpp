@@ -110,6 +110,20 @@ void attack_hypercalls(const RogueContext& context, AttackLog& log) {
     hypercall_attack(log, kGroup, Name::formatted("shutdown(99)"), hc::shutdown(99),
                      Expected::error(RELAY_EINVAL));
 
+    // Live update (ABI 1.1): only the control domain may export state, stage an image or
+    // update; the image buffer here is the rogue's own code, which must never be read.
+    hypercall_attack(log, kGroup, Name::formatted("state_export(buffer, 4096)"),
+                     hc::state_export(g_entries, sizeof(g_entries)), Expected::error(RELAY_EPERM));
+    hypercall_attack(log, kGroup, Name::formatted("state_export(0, 0) (size query)"),
+                     hc::state_export(nullptr, 0), Expected::error(RELAY_EPERM));
+    hypercall_attack(log, kGroup, Name::formatted("kexec_stage(own code, 4096)"),
+                     hc::kexec_stage(reinterpret_cast<const void*>(&attack_hypercalls), 4096),
+                     Expected::error(RELAY_EPERM));
+    hypercall_attack(log, kGroup, Name::formatted("kexec_unload()"), hc::kexec_unload(),
+                     Expected::error(RELAY_EPERM));
+    hypercall_attack(log, kGroup, Name::formatted("live_update()"), hc::live_update(),
+                     Expected::error(RELAY_EPERM));
+
     // Last: destroying others, then itself.
     for (usize i = 0; i < context.targets.count; ++i) {
         u16 target = context.targets.domids[i];
