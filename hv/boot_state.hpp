@@ -17,12 +17,12 @@ struct BootState {
     u8 rsdp[36] = {};
     usize rsdp_length = 0;
     u64 tsc_hz = 0;
-    u64 boot_tsc = 0;        // TSC when this build's 64-bit code began
-    u64 rtc_unix_ns = 0;     // wall clock at rtc_tsc (CMOS RTC), 0 if unknown
+    u64 boot_tsc = 0;     // TSC when this build's 64-bit code began
+    u64 rtc_unix_ns = 0;  // wall clock at rtc_tsc (CMOS RTC), 0 if unknown
     u64 rtc_tsc = 0;
     const u8* pristine_data = nullptr;  // .data as loaded (hv/main.cpp)
     usize pristine_data_length = 0;
-    int incoming_stream_module = -1;    // the stream this build booted from, if any
+    int incoming_stream_module = -1;  // the stream this build booted from, if any
 };
 
 const BootState& boot_state();

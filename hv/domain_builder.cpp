@@ -593,6 +593,15 @@ Status restore_running(Domain& domain, const fbs::Domain& state) {
         RELAY_TRY(scheduler_add(*domain.vcpus[i]));
     }
     domain.shutdown_reason = static_cast<u8>(state.shutdown_reason());
+    char placement[64];
+    FormatBuffer where(placement, sizeof(placement));
+    for (u32 i = 0; i < domain.vcpu_count; ++i) {
+        format(where, i == 0 ? "{}" : ",{}", domain.vcpus[i]->pcpu);
+    }
+    log_info("domain {} ({}): restored {}, {} vCPU{} on cpus {}, {} MiB in {} extents{}",
+             domain.domid, domain.name_view(), fbs::EnumNameDomainLifecycle(state.lifecycle()),
+             domain.vcpu_count, domain.vcpu_count == 1 ? "" : "s", where.view(),
+             domain.ram_bytes / MiB, domain.extent_count, domain.is_control() ? ", control" : "");
     // The lifecycle is set when the domains resume (liveupdate/target_boot.cpp); a paused
     // domain stays paused with one pause reference.
     if (state.lifecycle() == fbs::DomainLifecycle::Paused) {

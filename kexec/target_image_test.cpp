@@ -22,7 +22,9 @@ std::vector<u8> read_runfile(const std::string& path) {
 
 constexpr u64 kStagingArea = 24 * MiB;
 
-std::string message(const Result<TargetImage>& r) { return r.ok() ? "" : r.error().message(); }
+std::string message(const Result<TargetImage>& r) {
+    return r.ok() ? "" : r.error().message();
+}
 
 TEST(TargetImage, AcceptsRelayAndReadsItsNote) {
     auto file = read_runfile("hv/relay.elf");

@@ -5,7 +5,8 @@
 
 namespace relay::liveupdate {
 
-HandoverLayout::HandoverLayout(HostPhysRange region, HostPhysRange image) : region_(region), own_half_(-1) {
+HandoverLayout::HandoverLayout(HostPhysRange region, HostPhysRange image)
+    : region_(region), own_half_(-1) {
     for (int i = 0; i < 2; ++i) {
         if (half(i).contains(image.base())) {
             own_half_ = i;
@@ -14,7 +15,8 @@ HandoverLayout::HandoverLayout(HostPhysRange region, HostPhysRange image) : regi
 }
 
 HostPhysRange HandoverLayout::half(int index) const {
-    return HostPhysRange::unchecked(region_.base() + static_cast<u64>(index) * half_size(), half_size());
+    return HostPhysRange::unchecked(region_.base() + static_cast<u64>(index) * half_size(),
+                                    half_size());
 }
 
 HostPhysAddr HandoverLayout::purgatory_page(int index) const {
@@ -139,12 +141,14 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
             }
         } else if (u64* tsc = tsc_field(key, out); tsc != nullptr) {
             if (!parse_hex(value, tsc)) {
-                return make_error(ErrorCode::kCorrupt, "stream module: {} '{}' is not hex", key, value);
+                return make_error(ErrorCode::kCorrupt, "stream module: {} '{}' is not hex", key,
+                                  value);
             }
         } else if (key == "apic_ticks_per_ms") {
             u64 ticks = 0;
             if (!parse_hex(value, &ticks) || ticks > 0xFFFFFFFF) {
-                return make_error(ErrorCode::kCorrupt, "stream module: apic_ticks_per_ms '{}' is not hex", value);
+                return make_error(ErrorCode::kCorrupt,
+                                  "stream module: apic_ticks_per_ms '{}' is not hex", value);
             }
             out->apic_ticks_per_ms = static_cast<u32>(ticks);
         } else if (key == "initiator") {
@@ -153,7 +157,8 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
             u64 vcpu = 0;
             if (dot == std::string_view::npos || !parse_u64(prefix_of(value, dot), &domid) ||
                 !parse_u64(suffix_from(value, dot + 1), &vcpu) || domid > 0xFFFF || vcpu > 0xFFFF) {
-                return make_error(ErrorCode::kCorrupt, "stream module: initiator '{}' is not D.V", value);
+                return make_error(ErrorCode::kCorrupt, "stream module: initiator '{}' is not D.V",
+                                  value);
             }
             out->initiator_domid = static_cast<u16>(domid);
             out->initiator_vcpu = static_cast<u32>(vcpu);
@@ -163,20 +168,23 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
             std::string_view rest = value;
             for (int i = 0; i < 3; ++i) {
                 usize comma = rest.find(',');
-                std::string_view part = comma == std::string_view::npos ? rest : prefix_of(rest, comma);
+                std::string_view part =
+                    comma == std::string_view::npos ? rest : prefix_of(rest, comma);
                 if (!parse_hex(part, &parts[i]) || (i < 2 && comma == std::string_view::npos)) {
                     return make_error(ErrorCode::kCorrupt,
-                                      "stream module: previous '{}' is not BASE,ENTRY_OFFSET,SIZE", value);
+                                      "stream module: previous '{}' is not BASE,ENTRY_OFFSET,SIZE",
+                                      value);
                 }
-                rest = comma == std::string_view::npos ? std::string_view() : suffix_from(rest, comma + 1);
+                rest = comma == std::string_view::npos ? std::string_view()
+                                                       : suffix_from(rest, comma + 1);
             }
             out->previous_base = HostPhysAddr(parts[0]);
             out->previous_entry_offset = parts[1];
             out->previous_size = parts[2];
         } else if (key == "reason") {
             if (!percent_decode(value, out->reason, sizeof(out->reason))) {
-                return make_error(ErrorCode::kCorrupt, "stream module: reason '{}' is not percent-encoded text",
-                                  value);
+                return make_error(ErrorCode::kCorrupt,
+                                  "stream module: reason '{}' is not percent-encoded text", value);
             }
         }
         // Other keys come from a newer producer: ignored.
@@ -186,7 +194,8 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
 
 usize format_stream_module_line(const StreamModuleLine& line, char* buffer, usize capacity) {
     FormatBuffer out(buffer, capacity);
-    format(out, "{} kind={} quiesce_tsc={:#x} paused_tsc={:#x} serialized_tsc={:#x} handover_tsc={:#x}",
+    format(out,
+           "{} kind={} quiesce_tsc={:#x} paused_tsc={:#x} serialized_tsc={:#x} handover_tsc={:#x}",
            kStreamModuleTag, stream::stream_kind_name(line.kind), line.quiesce_tsc, line.paused_tsc,
            line.serialized_tsc, line.handover_tsc);
     if (line.apic_ticks_per_ms != 0) {
@@ -196,8 +205,8 @@ usize format_stream_module_line(const StreamModuleLine& line, char* buffer, usiz
         format(out, " initiator={}.{}", line.initiator_domid, line.initiator_vcpu);
     }
     if (line.previous_size != 0) {
-        format(out, " previous={:#x},{:#x},{:#x}", line.previous_base.raw(), line.previous_entry_offset,
-               line.previous_size);
+        format(out, " previous={:#x},{:#x},{:#x}", line.previous_base.raw(),
+               line.previous_entry_offset, line.previous_size);
     }
     if (line.reason[0] != '\0') {
         format(out, " reason=");

@@ -18,8 +18,8 @@
 
 namespace relay::liveupdate {
 
-inline constexpr u64 kTailSize = 64 * KiB;         // multiboot2 information + purgatory page
-inline constexpr u64 kWorkspaceSize = 2 * MiB;     // the target's allocations before it has verified
+inline constexpr u64 kTailSize = 64 * KiB;      // multiboot2 information + purgatory page
+inline constexpr u64 kWorkspaceSize = 2 * MiB;  // the target's allocations before it has verified
 inline constexpr u64 kInfoSize = kTailSize - kPageSize4K;
 
 class HandoverLayout {
@@ -50,8 +50,8 @@ private:
 
 // The stream module's command line (docs/live-update.md, "Stream module"):
 //   relay.stream kind=live-update quiesce_tsc=0x.. paused_tsc=0x.. serialized_tsc=0x..
-//                handover_tsc=0x.. apic_ticks_per_ms=0x.. initiator=D.V previous=0xBASE,0xENTRY_OFFSET,0xSIZE
-//                [reason=TEXT]
+//                handover_tsc=0x.. apic_ticks_per_ms=0x.. initiator=D.V
+//                previous=0xBASE,0xENTRY_OFFSET,0xSIZE [reason=TEXT]
 // TEXT is percent-encoded (space, '%' and control bytes as %XX). Keys this build does not
 // know are ignored, so a newer producer may add some.
 struct StreamModuleLine {

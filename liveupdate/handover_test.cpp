@@ -23,7 +23,8 @@ TEST(HandoverLayout, AlternatesHalves) {
     HandoverLayout in_lower(kRegion, HostPhysRange::unchecked(HostPhysAddr(0x3be00000), 0x120000));
     EXPECT_EQ(in_lower.own_half(), 0);
     EXPECT_EQ(in_lower.target_half(), 1);
-    HandoverLayout in_upper(kRegion, HostPhysRange::unchecked(HostPhysAddr(0x3be00000 + 32 * MiB), 0x120000));
+    HandoverLayout in_upper(
+        kRegion, HostPhysRange::unchecked(HostPhysAddr(0x3be00000 + 32 * MiB), 0x120000));
     EXPECT_EQ(in_upper.own_half(), 1);
     EXPECT_EQ(in_upper.target_half(), 0);
 }
@@ -69,13 +70,15 @@ TEST(StreamModuleLine, RoundTrips) {
     EXPECT_EQ(parsed.previous_size, 0x150000u);
     EXPECT_STREQ(parsed.reason, "payload digest 100% wrong\tnow");
     // The reason is one word on the command line.
-    EXPECT_NE(std::string(text).find("reason=payload%20digest%20100%25%20wrong%09now"), std::string::npos)
+    EXPECT_NE(std::string(text).find("reason=payload%20digest%20100%25%20wrong%09now"),
+              std::string::npos)
         << text;
 }
 
 TEST(StreamModuleLine, UnknownKeysFromNewerProducersAreIgnored) {
     StreamModuleLine parsed;
-    auto tagged = parse_stream_module_line("relay.stream kind=live-update frobnicate=1 paused_tsc=0x10", &parsed);
+    auto tagged = parse_stream_module_line(
+        "relay.stream kind=live-update frobnicate=1 paused_tsc=0x10", &parsed);
     ASSERT_TRUE(tagged.ok()) << tagged.error().message();
     EXPECT_TRUE(tagged.value());
     EXPECT_EQ(parsed.paused_tsc, 0x10u);
@@ -90,10 +93,10 @@ TEST(StreamModuleLine, OtherModulesAreNotStreams) {
 
 TEST(StreamModuleLine, MalformedFieldsAreNamed) {
     StreamModuleLine parsed;
-    for (const char* bad : {"relay.stream kind=weird", "relay.stream paused_tsc=123",
-                            "relay.stream initiator=1", "relay.stream previous=0x1,0x2",
-                            "relay.stream reason=bad%2", "relay.stream reason=bad%zz",
-                            "relay.stream reason=nul%00", "relay.stream naked"}) {
+    for (const char* bad :
+         {"relay.stream kind=weird", "relay.stream paused_tsc=123", "relay.stream initiator=1",
+          "relay.stream previous=0x1,0x2", "relay.stream reason=bad%2",
+          "relay.stream reason=bad%zz", "relay.stream reason=nul%00", "relay.stream naked"}) {
         auto tagged = parse_stream_module_line(bad, &parsed);
         EXPECT_FALSE(tagged.ok()) << bad;
     }

@@ -103,7 +103,9 @@ private:
     u32 order_ = 0;
 };
 
-u64 image_entry_offset() { return static_cast<u64>(relay_entry32 - __image_start); }
+u64 image_entry_offset() {
+    return static_cast<u64>(relay_entry32 - __image_start);
+}
 
 // The features the stream we are about to write will require (the writer derives the
 // same from the content; hv/domain_builder.cpp uses 2 MiB pages, every vCPU has an
@@ -125,7 +127,8 @@ StateWriterInputs writer_inputs(stream::StreamKind kind) {
     StateWriterInputs inputs;
     inputs.kind = kind;
     inputs.boot = state.boot;
-    inputs.skip_module_mask = state.incoming_stream_module >= 0 ? 1u << state.incoming_stream_module : 0;
+    inputs.skip_module_mask =
+        state.incoming_stream_module >= 0 ? 1u << state.incoming_stream_module : 0;
     inputs.handover = state.handover;
     HandoverLayout l = layout();
     inputs.producer_half = static_cast<u8>(l.target_half() == 0 ? 1 : 0);
@@ -154,7 +157,9 @@ void capture_caller(Vcpu& caller) {
 
 // The caller keeps running in this build (export, failed update): put its extended
 // state back in the registers.
-void release_caller(Vcpu& caller) { extended_state_switch_to(caller); }
+void release_caller(Vcpu& caller) {
+    extended_state_switch_to(caller);
+}
 
 // The hypervisor's own command line for the next build: as we got it, with the handover
 // region fixed where it is.
@@ -200,14 +205,16 @@ Result<usize> write_handover_info(int target_half, const Frames& stream, usize s
     usize firmware_count = boot.memory_region_count;
     for (usize i = 0; i < firmware_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
-        u32 type = region.type == MemoryType::kPreserved ? kexec::kMemoryUsable : static_cast<u32>(region.type);
+        u32 type = region.type == MemoryType::kPreserved ? kexec::kMemoryUsable
+                                                         : static_cast<u32>(region.type);
         firmware[i] = kexec::Multiboot2MemoryEntry{region.base.raw(), region.size, type};
     }
     auto* preserved = reinterpret_cast<HostPhysRange*>(firmware + firmware_count);
     usize preserved_count = 0;
     domain_for_each([&](const Domain& domain) {
         for (usize i = 0; i < domain.extent_count; ++i) {
-            preserved[preserved_count++] = HostPhysRange::unchecked(domain.extents[i].host, domain.extents[i].size);
+            preserved[preserved_count++] =
+                HostPhysRange::unchecked(domain.extents[i].host, domain.extents[i].size);
         }
     });
     for (usize i = 0; i < boot.module_count; ++i) {
@@ -223,8 +230,8 @@ Result<usize> write_handover_info(int target_half, const Frames& stream, usize s
     if (capacity > BootInfo::kMaxMemoryRegions) {
         capacity = BootInfo::kMaxMemoryRegions;  // what the next build's parser accepts
     }
-    RELAY_TRY_ASSIGN(map_count, kexec::mark_preserved(firmware, firmware_count, preserved, preserved_count,
-                                                      map, capacity));
+    RELAY_TRY_ASSIGN(map_count, kexec::mark_preserved(firmware, firmware_count, preserved,
+                                                      preserved_count, map, capacity));
     RELAY_TRY(writer.add_memory_map(map, map_count));
 
     for (usize i = 0; i < boot.module_count; ++i) {
@@ -235,7 +242,8 @@ Result<usize> write_handover_info(int target_half, const Frames& stream, usize s
     }
     char stream_line[256];
     usize stream_line_length = format_stream_module_line(line, stream_line, sizeof(stream_line));
-    RELAY_TRY(writer.add_module(stream.base(), stream_size, std::string_view(stream_line, stream_line_length)));
+    RELAY_TRY(writer.add_module(stream.base(), stream_size,
+                                std::string_view(stream_line, stream_line_length)));
     if (state.rsdp_length == 20 || state.rsdp_length == 36) {
         RELAY_TRY(writer.add_acpi_rsdp(state.rsdp, state.rsdp_length));
     }
@@ -272,7 +280,8 @@ i64 stage(Vcpu& caller, u64 buffer, u64 size) {
     // the base. They may not overlap.
     u64 file_offset = align_down(file_space - size, kPageSize4K);
     u8* half_bytes = phys_to_virt<u8>(target.base());
-    if (!caller.domain->copy_from_guest(half_bytes + file_offset, GuestPhysAddr(buffer), size).ok()) {
+    if (!caller.domain->copy_from_guest(half_bytes + file_offset, GuestPhysAddr(buffer), size)
+             .ok()) {
         return RELAY_EFAULT;
     }
     staged.present = false;
@@ -282,8 +291,9 @@ i64 stage(Vcpu& caller, u64 buffer, u64 size) {
         return image.error().code() == ErrorCode::kOutOfRange ? RELAY_ERANGE : RELAY_EINVAL;
     }
     if (image->load_size > file_offset) {
-        log_warning("live-update: image ({} KiB loaded) and its file ({} KiB) do not both fit the half",
-                    image->load_size / KiB, size / KiB);
+        log_warning(
+            "live-update: image ({} KiB loaded) and its file ({} KiB) do not both fit the half",
+            image->load_size / KiB, size / KiB);
         return RELAY_ERANGE;
     }
     kexec::stage_target_image(image.value(), half_bytes + file_offset, half_bytes);
@@ -296,10 +306,12 @@ i64 stage(Vcpu& caller, u64 buffer, u64 size) {
         format_to_buffer(id + 2 * i, 3, "{:02x}", staged.image.build_id.bytes[i]);
     }
     const stream::CompatibilityNote& note = staged.image.compatibility;
-    log_info("live-update: staged build {} from domain {}: {} KiB at {}, entry {:#x}, reads schema {}-{}.{}",
-             id, caller.domain->domid, staged.image.load_size / KiB, target.base(),
-             target.base().raw() + staged.image.entry_offset, note.schema_major_min, note.schema_major_max,
-             note.schema_minor);
+    log_info(
+        "live-update: staged build {} from domain {}: {} KiB at {}, entry {:#x}, reads schema "
+        "{}-{}.{}",
+        id, caller.domain->domid, staged.image.load_size / KiB, target.base(),
+        target.base().raw() + staged.image.entry_offset, note.schema_major_min,
+        note.schema_major_max, note.schema_minor);
     return 0;
 }
 
@@ -340,9 +352,10 @@ i64 live_update(Vcpu& caller) {
     header.required_features = prospective_required_features();
     Status compatible = stream::check_compatibility(note, header);
     if (!compatible.ok()) {
-        log_error("live-update: refused before pausing anything: the staged build cannot read this "
-                  "build's stream: {}",
-                  compatible.error().message());
+        log_error(
+            "live-update: refused before pausing anything: the staged build cannot read this "
+            "build's stream: {}",
+            compatible.error().message());
         return RELAY_EINCOMPATIBLE;
     }
 
@@ -376,7 +389,8 @@ i64 live_update(Vcpu& caller) {
     pause_all(caller);
     if (!scheduler_hold_other_cpus(1'000'000)) {
         unpause_all();
-        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
+                                                            purgatory_page);
         log_error("live-update: CPUs did not stop; update abandoned, every domain runs on");
         return RELAY_EBUSY;
     }
@@ -385,13 +399,16 @@ i64 live_update(Vcpu& caller) {
     caller.vmcb->rax = 0;
 
     // Serialize (step 4).
-    auto size = write_state(inputs, scratch.data(), scratch.size(), stream_buffer.data(), stream_buffer.size());
+    auto size = write_state(inputs, scratch.data(), scratch.size(), stream_buffer.data(),
+                            stream_buffer.size());
     if (!size.ok()) {
         release_caller(caller);
         scheduler_release_other_cpus();
         unpause_all();
-        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
-        log_error("live-update: serializing failed: {}; every domain runs on", size.error().message());
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
+                                                            purgatory_page);
+        log_error("live-update: serializing failed: {}; every domain runs on",
+                  size.error().message());
         return RELAY_EINVAL;
     }
     u64 serialized = x86::rdtsc();
@@ -413,8 +430,10 @@ i64 live_update(Vcpu& caller) {
         release_caller(caller);
         scheduler_release_other_cpus();
         unpause_all();
-        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(), purgatory_page);
-        log_error("live-update: handover information: {}; every domain runs on", info.error().message());
+        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
+                                                            purgatory_page);
+        log_error("live-update: handover information: {}; every domain runs on",
+                  info.error().message());
         return RELAY_EINVAL;
     }
 

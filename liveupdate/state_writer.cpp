@@ -4,8 +4,8 @@
 
 #include "hv/build_info.hpp"
 #include "hv/domain.hpp"
-#include "hv/virtual_lapic.hpp"
 #include "hv/vcpu.hpp"
+#include "hv/virtual_lapic.hpp"
 #include "liveupdate/update_history.hpp"
 #include "migration_stream/features.hpp"
 #include "migration_stream/stream_writer.hpp"
@@ -95,13 +95,14 @@ Offset<fbs::Vcpu> write_vcpu(FlatBufferBuilder& b, const Vcpu& vcpu) {
     fbs::DescriptorTable idtr(v.idtr.base, static_cast<u16>(v.idtr.limit));
     u64 event = v.event_injection;
     fbs::EventInjection pending((event & svm::event::kValid) != 0,
-                                static_cast<fbs::EventType>((event >> 8) & 7), static_cast<u8>(event),
-                                (event & svm::event::kErrorCodeValid) != 0, static_cast<u32>(event >> 32));
+                                static_cast<fbs::EventType>((event >> 8) & 7),
+                                static_cast<u8>(event), (event & svm::event::kErrorCodeValid) != 0,
+                                static_cast<u32>(event >> 32));
     u64 vintr = v.virtual_interrupt;
-    fbs::VirtualInterrupt virtual_interrupt(static_cast<u8>(vintr & 0xF), (vintr & svm::vintr::kIrq) != 0,
-                                            static_cast<u8>((vintr >> svm::vintr::kPriorityShift) & 0xF),
-                                            (vintr & svm::vintr::kIgnoreTpr) != 0,
-                                            static_cast<u8>(vintr >> svm::vintr::kVectorShift));
+    fbs::VirtualInterrupt virtual_interrupt(
+        static_cast<u8>(vintr & 0xF), (vintr & svm::vintr::kIrq) != 0,
+        static_cast<u8>((vintr >> svm::vintr::kPriorityShift) & 0xF),
+        (vintr & svm::vintr::kIgnoreTpr) != 0, static_cast<u8>(vintr >> svm::vintr::kVectorShift));
     fbs::VcpuBuilder out(b);
     out.add_id(vcpu.id);
     out.add_run_state(static_cast<fbs::VcpuRunState>(vcpu.state()));
@@ -164,11 +165,13 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     }
     auto vcpu_vector = b.CreateVector(vcpus, domain.vcpu_count);
     fbs::MemoryExtent* extents = nullptr;
-    auto extent_vector = b.CreateUninitializedVectorOfStructs<fbs::MemoryExtent>(domain.extent_count, &extents);
+    auto extent_vector =
+        b.CreateUninitializedVectorOfStructs<fbs::MemoryExtent>(domain.extent_count, &extents);
     for (usize i = 0; i < domain.extent_count; ++i) {
         const GuestMemoryExtent& e = domain.extents[i];
-        extents[i] = fbs::MemoryExtent(e.guest.raw(), e.host.raw(), e.size,
-                                       static_cast<fbs::ExtentAttributes>(e.attributes), e.page_size_log2);
+        extents[i] =
+            fbs::MemoryExtent(e.guest.raw(), e.host.raw(), e.size,
+                              static_cast<fbs::ExtentAttributes>(e.attributes), e.page_size_log2);
     }
     auto pending = domain.uart.pending_output();
     auto unsent = b.CreateVector(reinterpret_cast<const u8*>(pending.data()), pending.size());
@@ -190,7 +193,8 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     auto kernel = module_reference(b, domain.kernel, boot);
     auto ramdisk = module_reference(b, domain.ramdisk, boot);
     auto config = module_reference(b, domain.config_module, boot);
-    auto bootargs = b.CreateString(domain.bootargs, strnlen(domain.bootargs, sizeof(domain.bootargs)));
+    auto bootargs =
+        b.CreateString(domain.bootargs, strnlen(domain.bootargs, sizeof(domain.bootargs)));
     fbs::BootConfigBuilder boot_config(b);
     boot_config.add_memory_kib(domain.memory_kib);
     boot_config.add_cpus(domain.configured_cpus);
@@ -220,7 +224,8 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     if (!security_id.IsNull()) {
         out.add_security_id(security_id);
     }
-    out.add_lifecycle(static_cast<fbs::DomainLifecycle>(domain.lifecycle.load(std::memory_order_acquire)));
+    out.add_lifecycle(
+        static_cast<fbs::DomainLifecycle>(domain.lifecycle.load(std::memory_order_acquire)));
     out.add_shutdown_reason(static_cast<fbs::ShutdownReason>(domain.shutdown_reason));
     out.add_boot(boot_offset);
     out.add_vcpus(vcpu_vector);
@@ -262,8 +267,8 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
     };
     domain_for_each([&](const Domain& domain) {
         for (usize i = 0; i < domain.extent_count; ++i) {
-            add(domain.extents[i].host.raw(), domain.extents[i].size, fbs::PreservedRangeKind::GuestRam,
-                domain.domid);
+            add(domain.extents[i].host.raw(), domain.extents[i].size,
+                fbs::PreservedRangeKind::GuestRam, domain.domid);
         }
     });
     const BootInfo& boot = *inputs.boot;
@@ -272,12 +277,12 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
             continue;
         }
         u64 base = boot.modules[i].range.base().raw() & ~(kPageSize4K - 1);
-        u64 end = align_up_unchecked(boot.modules[i].range.base().raw() + boot.modules[i].range.size(),
-                                     kPageSize4K);
+        u64 end = align_up_unchecked(
+            boot.modules[i].range.base().raw() + boot.modules[i].range.size(), kPageSize4K);
         add(base, end - base, fbs::PreservedRangeKind::BootModule, 0xFFFF);
     }
-    add(inputs.stream_buffer.base().raw(), inputs.stream_buffer.size(), fbs::PreservedRangeKind::Stream,
-        0xFFFF);
+    add(inputs.stream_buffer.base().raw(), inputs.stream_buffer.size(),
+        fbs::PreservedRangeKind::Stream, 0xFFFF);
     add(inputs.previous_image.base().raw(), inputs.previous_image.size(),
         fbs::PreservedRangeKind::PreviousImage, 0xFFFF);
     flush();
@@ -296,7 +301,8 @@ stream::StreamShape current_shape(const StateWriterInputs& inputs) {
         ++shape.domains;
         shape.vcpus += domain.vcpu_count;
         shape.extents += domain.extent_count;
-        shape.string_bytes += sizeof(domain.name) + sizeof(domain.security_id) + sizeof(domain.bootargs);
+        shape.string_bytes +=
+            sizeof(domain.name) + sizeof(domain.security_id) + sizeof(domain.bootargs);
         shape.byte_vector_bytes += domain.vcpu_count * 832 + Uart16550::kLineCapacity;
     });
     shape.preserved_ranges = preserved_bound(inputs);
@@ -314,8 +320,8 @@ usize state_stream_bound(const StateWriterInputs& inputs) {
     return stream::stream_size_bound(current_shape(inputs)) + stream::kStreamHeaderSize;
 }
 
-Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize scratch_size, void* output,
-                          usize output_capacity) {
+Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize scratch_size,
+                          void* output, usize output_capacity) {
     stream::StreamWriterOptions options;
     if (inputs.schema_minor != 0) {
         options.schema_minor = inputs.schema_minor;
@@ -326,7 +332,9 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
 
     Offset<fbs::Domain> domains[kMaxDomains];
     usize domain_count = 0;
-    domain_for_each([&](const Domain& domain) { domains[domain_count++] = write_domain(b, domain, *inputs.boot); });
+    domain_for_each([&](const Domain& domain) {
+        domains[domain_count++] = write_domain(b, domain, *inputs.boot);
+    });
     auto domain_vector = b.CreateVector(domains, domain_count);
 
     const BootInfo& boot = *inputs.boot;
@@ -363,12 +371,15 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
             Offset<fbs::UpdatePhase> phase_offsets[UpdateRecordEntry::kMaxPhases];
             for (usize p = 0; p < entry.phase_count; ++p) {
                 auto phase_name = b.CreateString(entry.phases[p].name);
-                phase_offsets[p] = fbs::CreateUpdatePhase(b, phase_name, entry.phases[p].nanoseconds);
+                phase_offsets[p] =
+                    fbs::CreateUpdatePhase(b, phase_name, entry.phases[p].nanoseconds);
             }
             phases = b.CreateVector(phase_offsets, entry.phase_count);
         }
-        auto source_version = b.CreateString(entry.source_version, strnlen(entry.source_version, 40));
-        auto target_version = b.CreateString(entry.target_version, strnlen(entry.target_version, 40));
+        auto source_version =
+            b.CreateString(entry.source_version, strnlen(entry.source_version, 40));
+        auto target_version =
+            b.CreateString(entry.target_version, strnlen(entry.target_version, 40));
         fbs::BuildId source{flatbuffers::span<const u8, 32>(entry.source_build.bytes, 32)};
         fbs::BuildId target{flatbuffers::span<const u8, 32>(entry.target_build.bytes, 32)};
         fbs::UpdateRecordBuilder record(b);
@@ -379,7 +390,8 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
         record.add_target_version(target_version);
         record.add_started_at_unix_ns(entry.started_at_unix_ns);
         record.add_blackout_ns(entry.blackout_ns);
-        record.add_outcome(entry.rolled_back ? fbs::UpdateOutcome::RolledBack : fbs::UpdateOutcome::Completed);
+        record.add_outcome(entry.rolled_back ? fbs::UpdateOutcome::RolledBack
+                                             : fbs::UpdateOutcome::Completed);
         if (!phases.IsNull()) {
             record.add_phases(phases);
         }

@@ -67,10 +67,13 @@ std::string_view view(const flatbuffers::String* text) {
     return text != nullptr ? std::string_view(text->c_str(), text->size()) : std::string_view();
 }
 
-const char* kind_name() { return stream::stream_kind_name(incoming.line.kind); }
+const char* kind_name() {
+    return stream::stream_kind_name(incoming.line.kind);
+}
 
 bool can_roll_back() {
-    return incoming.line.kind == stream::StreamKind::kLiveUpdate && incoming.line.previous_size != 0;
+    return incoming.line.kind == stream::StreamKind::kLiveUpdate &&
+           incoming.line.previous_size != 0;
 }
 
 // ---- Rollback ----
@@ -93,7 +96,7 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
     for (usize i = 0; i < boot.memory_region_count; ++i) {
         const MemoryRegion& region = boot.memory_map[i];
         u32 type = region.type == MemoryType::kPreserved ? kexec::kMemoryRelayPreserved
-                                                          : static_cast<u32>(region.type);
+                                                         : static_cast<u32>(region.type);
         map[i] = kexec::Multiboot2MemoryEntry{region.base.raw(), region.size, type};
     }
     RELAY_TRY(writer.add_memory_map(map, boot.memory_region_count));
@@ -120,8 +123,8 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
 }
 
 [[noreturn]] void cannot_continue(const char* reason) {
-    log_error("live-update: this build cannot use the {} stream and cannot hand it back: {}", kind_name(),
-              reason);
+    log_error("live-update: this build cannot use the {} stream and cannot hand it back: {}",
+              kind_name(), reason);
     log_error("live-update: the domains are lost; the machine stops");
     system_shutdown(ShutdownStatus::kPanic);
 }
@@ -138,7 +141,8 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
     HandoverLayout layout(incoming.handover, incoming.image);
     int half = layout.own_half();
     if (half < 0) {
-        cannot_continue("this image is not in the handover region, so it has no tail to roll back from");
+        cannot_continue(
+            "this image is not in the handover region, so it has no tail to roll back from");
     }
     HostPhysAddr page = layout.purgatory_page(half);
     HostPhysRange area = layout.info_area(half);
@@ -210,7 +214,8 @@ stream::VerifyOptions verify_options(void* work, usize work_size) {
 Status check_extents_preserved(const stream::StreamReader& reader) {
     const BootInfo& boot = *incoming.boot;
     for (const fbs::Domain* domain : reader.domains()) {
-        if (domain->lifecycle() == fbs::DomainLifecycle::Configured || domain->memory() == nullptr) {
+        if (domain->lifecycle() == fbs::DomainLifecycle::Configured ||
+            domain->memory() == nullptr) {
             continue;
         }
         for (const fbs::MemoryExtent* extent : *domain->memory()) {
@@ -223,10 +228,11 @@ Status check_extents_preserved(const stream::StreamReader& reader) {
                           end <= region.base.raw() + region.size;
             }
             if (!covered) {
-                return make_error(ErrorCode::kCorrupt,
-                                  "domain {}: guest memory {:#x}..{:#x} is not memory the previous build "
-                                  "preserved",
-                                  domain->domid(), begin, end);
+                return make_error(
+                    ErrorCode::kCorrupt,
+                    "domain {}: guest memory {:#x}..{:#x} is not memory the previous build "
+                    "preserved",
+                    domain->domid(), begin, end);
             }
         }
     }
@@ -235,7 +241,8 @@ Status check_extents_preserved(const stream::StreamReader& reader) {
 
 }  // namespace
 
-Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& options, HostPhysRange image) {
+Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& options,
+                             HostPhysRange image) {
     incoming.boot = &boot;
     incoming.image = image;
     for (usize i = 0; i < boot.module_count; ++i) {
@@ -248,8 +255,8 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
             continue;
         }
         if (incoming.module >= 0) {
-            return make_error(ErrorCode::kInvalidArgument, "modules {} and {} are both state streams",
-                              incoming.module, i);
+            return make_error(ErrorCode::kInvalidArgument,
+                              "modules {} and {} are both state streams", incoming.module, i);
         }
         incoming.module = static_cast<int>(i);
         incoming.line = line;
@@ -285,15 +292,18 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
     if (!module.range.base().is_aligned(8)) {
         roll_back("the stream module is not 8-byte aligned");
     }
-    stream::VerifyOptions verify = verify_options(phys_to_virt<void>(scratch->base()), scratch->size());
-    auto verified = stream::verify_stream(phys_to_virt<const void>(module.range.base()), module.range.size(), verify);
+    stream::VerifyOptions verify =
+        verify_options(phys_to_virt<void>(scratch->base()), scratch->size());
+    auto verified = stream::verify_stream(phys_to_virt<const void>(module.range.base()),
+                                          module.range.size(), verify);
     if (!verified.ok()) {
         roll_back(verified.error().message());
     }
     verified_stream.construct(verified.value());
     stream::StreamReader reader(verified_stream.get());
-    if (reader.header().kind != incoming.line.kind && !(incoming.line.kind == stream::StreamKind::kRestore &&
-                                                        reader.header().kind == stream::StreamKind::kLiveUpdate)) {
+    if (reader.header().kind != incoming.line.kind &&
+        !(incoming.line.kind == stream::StreamKind::kRestore &&
+          reader.header().kind == stream::StreamKind::kLiveUpdate)) {
         roll_back_with("the module says kind={} but the stream is {}", kind_name(),
                        stream::stream_kind_name(reader.header().kind));
     }
@@ -310,27 +320,32 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
     incoming.verified = true;
     incoming.verify_end = x86::rdtsc();
     char id[20];
-    format_to_buffer(id, sizeof(id), "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
-                     reader.header().producer_build.bytes[0], reader.header().producer_build.bytes[1],
-                     reader.header().producer_build.bytes[2], reader.header().producer_build.bytes[3],
-                     reader.header().producer_build.bytes[4], reader.header().producer_build.bytes[5],
-                     reader.header().producer_build.bytes[6], reader.header().producer_build.bytes[7]);
+    format_to_buffer(
+        id, sizeof(id), "{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}{:02x}",
+        reader.header().producer_build.bytes[0], reader.header().producer_build.bytes[1],
+        reader.header().producer_build.bytes[2], reader.header().producer_build.bytes[3],
+        reader.header().producer_build.bytes[4], reader.header().producer_build.bytes[5],
+        reader.header().producer_build.bytes[6], reader.header().producer_build.bytes[7]);
     log_info("live-update: stream verified: schema {}.{}, producer {} ({}), {} domains",
-             reader.header().schema_major, reader.header().schema_minor, view(reader.producer().version()), id,
-             reader.domains().size());
+             reader.header().schema_major, reader.header().schema_minor,
+             view(reader.producer().version()), id, reader.domains().size());
     return true;
 }
 
-int incoming_module() { return incoming.module; }
+int incoming_module() {
+    return incoming.module;
+}
 
 void incoming_claim_memory() {
     stream::StreamReader reader(verified_stream.get());
     for (const fbs::Domain* domain : reader.domains()) {
-        if (domain->lifecycle() == fbs::DomainLifecycle::Configured || domain->memory() == nullptr) {
+        if (domain->lifecycle() == fbs::DomainLifecycle::Configured ||
+            domain->memory() == nullptr) {
             continue;
         }
         for (const fbs::MemoryExtent* extent : *domain->memory()) {
-            auto range = HostPhysRange::unchecked(HostPhysAddr(extent->host_phys()), extent->size());
+            auto range =
+                HostPhysRange::unchecked(HostPhysAddr(extent->host_phys()), extent->size());
             Status claimed = claim_frames(range);
             if (!claimed.ok()) {
                 roll_back_with("domain {}: guest memory {}: {}", domain->domid(), range.base(),
@@ -341,12 +356,14 @@ void incoming_claim_memory() {
     // The previous image stays intact until a vCPU has run here (a rollback needs it).
     if (incoming.line.previous_size != 0) {
         u64 base = align_down(incoming.line.previous_base.raw(), kPageSize4K);
-        u64 end = align_up_unchecked(incoming.line.previous_base.raw() + incoming.line.previous_size, kPageSize4K);
+        u64 end = align_up_unchecked(
+            incoming.line.previous_base.raw() + incoming.line.previous_size, kPageSize4K);
         auto range = HostPhysRange::unchecked(HostPhysAddr(base), end - base);
         if (!range.overlaps(incoming.handover) && !range.overlaps(incoming.image)) {
             Status claimed = claim_frames(range);
             if (!claimed.ok()) {
-                roll_back_with("the previous image at {}: {}", range.base(), claimed.error().message());
+                roll_back_with("the previous image at {}: {}", range.base(),
+                               claimed.error().message());
             }
             incoming.previous_image_claim = range;
         }
@@ -358,12 +375,20 @@ u64 incoming_tsc_hz() {
     return reader.host_state().host_tsc_frequency_khz() * 1000;
 }
 
-u32 incoming_apic_ticks_per_ms() { return incoming.line.apic_ticks_per_ms; }
+u32 incoming_apic_ticks_per_ms() {
+    return incoming.line.apic_ticks_per_ms;
+}
 
-void set_apic_ticks_per_ms(u32 ticks) { own_apic_ticks_per_ms = ticks; }
-u32 apic_ticks_per_ms() { return own_apic_ticks_per_ms; }
+void set_apic_ticks_per_ms(u32 ticks) {
+    own_apic_ticks_per_ms = ticks;
+}
+u32 apic_ticks_per_ms() {
+    return own_apic_ticks_per_ms;
+}
 
-ParkFunction incoming_park_request() { return park_request.load(std::memory_order_acquire); }
+ParkFunction incoming_park_request() {
+    return park_request.load(std::memory_order_acquire);
+}
 
 u32 incoming_restore() {
     incoming.address_space_active = true;
@@ -374,7 +399,8 @@ u32 incoming_restore() {
     for (const fbs::Domain* state : reader.domains()) {
         auto domain = build_domain(reader, *state);
         if (!domain.ok()) {
-            roll_back_with("domain {} ({}): {}", state->domid(), view(state->name()), domain.error().message());
+            roll_back_with("domain {} ({}): {}", state->domid(), view(state->name()),
+                           domain.error().message());
         }
         ++count;
     }
@@ -389,10 +415,12 @@ u32 incoming_restore() {
             }
         }
         if (vcpu == nullptr) {
-            roll_back_with("the initiator, domain {} vCPU {}, is not in the stream", incoming.line.initiator_domid,
-                           incoming.line.initiator_vcpu);
+            roll_back_with("the initiator, domain {} vCPU {}, is not in the stream",
+                           incoming.line.initiator_domid, incoming.line.initiator_vcpu);
         }
-        vcpu->vmcb->rax = incoming.line.kind == stream::StreamKind::kRestore ? static_cast<u64>(RELAY_EROLLEDBACK) : 0;
+        vcpu->vmcb->rax = incoming.line.kind == stream::StreamKind::kRestore
+                              ? static_cast<u64>(RELAY_EROLLEDBACK)
+                              : 0;
     }
     // The history so far; this update's record is added when the first vCPU runs.
     UpdateHistory& history = update_history();
@@ -406,18 +434,22 @@ u32 incoming_restore() {
         if (record->target_build() != nullptr) {
             std::memcpy(entry.target_build.bytes, record->target_build()->bytes()->data(), 32);
         }
-        copy_string(view(record->source_version()), entry.source_version, sizeof(entry.source_version));
-        copy_string(view(record->target_version()), entry.target_version, sizeof(entry.target_version));
+        copy_string(view(record->source_version()), entry.source_version,
+                    sizeof(entry.source_version));
+        copy_string(view(record->target_version()), entry.target_version,
+                    sizeof(entry.target_version));
         entry.started_at_unix_ns = record->started_at_unix_ns();
         entry.blackout_ns = record->blackout_ns();
         entry.rolled_back = record->outcome() == fbs::UpdateOutcome::RolledBack;
         if (record->phases() != nullptr) {
             for (const fbs::UpdatePhase* phase : *record->phases()) {
-                if (entry.phase_count == UpdateRecordEntry::kMaxPhases || phase->name() == nullptr) {
+                if (entry.phase_count == UpdateRecordEntry::kMaxPhases ||
+                    phase->name() == nullptr) {
                     break;
                 }
                 // The names live in the stream module, which this build keeps.
-                entry.phases[entry.phase_count++] = UpdatePhaseTime{phase->name()->c_str(), phase->duration_ns()};
+                entry.phases[entry.phase_count++] =
+                    UpdatePhaseTime{phase->name()->c_str(), phase->duration_ns()};
             }
         }
     }
@@ -458,12 +490,17 @@ void incoming_first_entry(u64 tsc) {
     const BootState& state = boot_state();
     u64 blackout = ns(line.paused_tsc, tsc);
     UpdateRecordEntry& entry = update_history().append();
-    entry.sequence = update_history().size() > 1 ? update_history()[update_history().size() - 2].sequence + 1 : 1;
-    std::memcpy(entry.source_build.bytes, reader.header().producer_build.bytes, sizeof(entry.source_build.bytes));
+    entry.sequence = update_history().size() > 1
+                         ? update_history()[update_history().size() - 2].sequence + 1
+                         : 1;
+    std::memcpy(entry.source_build.bytes, reader.header().producer_build.bytes,
+                sizeof(entry.source_build.bytes));
     const BuildId& own = build_id();
     std::memcpy(entry.target_build.bytes, own.bytes, own.length);
-    copy_string(view(reader.producer().version()), entry.source_version, sizeof(entry.source_version));
-    copy_string(std::string_view(kBuildVariant.version), entry.target_version, sizeof(entry.target_version));
+    copy_string(view(reader.producer().version()), entry.source_version,
+                sizeof(entry.source_version));
+    copy_string(std::string_view(kBuildVariant.version), entry.target_version,
+                sizeof(entry.target_version));
     u64 now = unix_time_ns();
     u64 since_quiesce = ns(line.quiesce_tsc != 0 ? line.quiesce_tsc : line.paused_tsc, tsc);
     entry.started_at_unix_ns = now > since_quiesce ? now - since_quiesce : 0;
@@ -488,16 +525,19 @@ void incoming_first_entry(u64 tsc) {
         entry.phases[entry.phase_count++] = phase;
     }
     if (entry.rolled_back) {
-        log_warning("live-update: rolled back; blackout {} us; every domain resumed in {}", blackout / 1000,
-                    kBuildVariant.version);
+        log_warning("live-update: rolled back; blackout {} us; every domain resumed in {}",
+                    blackout / 1000, kBuildVariant.version);
     } else {
-        log_info("live-update: blackout {} us (quiesce {}, serialize {}, handover {}, kexec {}, target boot {}, "
-                 "verify {}, restore {}, resume {} us)",
-                 blackout / 1000, phases[0].nanoseconds / 1000, phases[1].nanoseconds / 1000,
-                 phases[2].nanoseconds / 1000, phases[3].nanoseconds / 1000, phases[4].nanoseconds / 1000,
-                 phases[5].nanoseconds / 1000, phases[6].nanoseconds / 1000, phases[7].nanoseconds / 1000);
-        log_info("live-update: update {} from {} to {} complete", entry.sequence, entry.source_version,
-                 entry.target_version);
+        log_info(
+            "live-update: blackout {} us (quiesce {}, serialize {}, handover {}, kexec {}, target "
+            "boot {}, "
+            "verify {}, restore {}, resume {} us)",
+            blackout / 1000, phases[0].nanoseconds / 1000, phases[1].nanoseconds / 1000,
+            phases[2].nanoseconds / 1000, phases[3].nanoseconds / 1000,
+            phases[4].nanoseconds / 1000, phases[5].nanoseconds / 1000,
+            phases[6].nanoseconds / 1000, phases[7].nanoseconds / 1000);
+        log_info("live-update: update {} from {} to {} complete", entry.sequence,
+                 entry.source_version, entry.target_version);
     }
 }
 

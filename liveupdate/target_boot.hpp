@@ -20,7 +20,8 @@ namespace relay::liveupdate {
 // false. With one, verifies the stream in scratch memory no preserved range touches and
 // returns true. A stream that cannot be used is rolled back to the previous image when
 // it came from a live update (does not return); otherwise it is an error.
-Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& options, HostPhysRange image);
+Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& options,
+                             HostPhysRange image);
 
 // The incoming stream's module index, or -1.
 int incoming_module();

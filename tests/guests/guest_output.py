@@ -6,6 +6,7 @@ of a line (rogue's spoofing attempts) never matches. Used by the QEMU integratio
 of Relay (tests/integration).
 """
 
+import base64
 import re
 
 _PREFIX = r"^\(d(?P<domid>\d+)\) "
@@ -36,6 +37,39 @@ EXCEPTION = re.compile(
     _PREFIX + r"(?P<program>[a-z]+): exception (?P<mnemonic>#?[A-Z?]+) \((?P<description>[^,]+), "
     r"vector (?P<vector>\d+)\) error 0x(?P<error>[0-9a-f]+) at rip 0x(?P<rip>[0-9a-f]+) "
     r"on vcpu (?P<vcpu>\d+)$")
+
+
+EXPORT_DATA = re.compile(_PREFIX + r"control: export data (?P<data>[A-Za-z0-9+/=]+)$")
+
+EXPORT_DONE = re.compile(
+    _PREFIX + r"control: (?:expect \S+ )?export: ok (?P<size>\d+) bytes fnv1a64=(?P<fnv>[0-9a-f]{16})")
+
+
+def fnv1a64(data):
+    value = 0xcbf29ce484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return value
+
+
+def exports(lines, domid=1):
+    """The state streams the control guest exported (its `export` command), in order, as
+    bytes; each is checked against the size and checksum the guest printed."""
+    streams = []
+    chunks = []
+    for line in lines:
+        match = EXPORT_DATA.match(line)
+        if match and int(match.group("domid")) == domid:
+            chunks.append(match.group("data"))
+            continue
+        match = EXPORT_DONE.match(line)
+        if match and int(match.group("domid")) == domid:
+            data = base64.b64decode("".join(chunks))
+            chunks = []
+            if len(data) != int(match.group("size")) or fnv1a64(data) != int(match.group("fnv"), 16):
+                raise ValueError("export of %s bytes does not match its checksum" % match.group("size"))
+            streams.append(data)
+    return streams
 
 
 class Heartbeat:

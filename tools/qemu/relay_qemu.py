@@ -10,10 +10,12 @@ QEMU always runs under a timeout, its serial console is captured to a log file t
 tests keep on failure, and only the process started here is ever stopped.
 """
 
+import json
 import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -128,8 +130,11 @@ class Qemu:
         self._echo = echo
         self._log = open(log_path, "w", buffering=1)
         self.started = time.monotonic()
+        # A QMP socket for tests that look inside the machine (qmp()).
+        self._qmp_dir = tempfile.mkdtemp(prefix="relay-qmp-")
+        self.qmp_path = os.path.join(self._qmp_dir, "qmp.sock")
         self.process = subprocess.Popen(
-            args + ["-serial", "stdio"],
+            args + ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, cwd=cwd)
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -204,6 +209,37 @@ class Qemu:
         self._err_reader.join(timeout=5)
         return status
 
+    def qmp(self, command, **arguments):
+        """Runs one QMP command (QEMU's machine protocol) and returns its "return" value;
+        raises RuntimeError with QEMU's message if it fails."""
+        deadline = time.monotonic() + 10
+        while not os.path.exists(self.qmp_path):
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                raise RuntimeError("QEMU's QMP socket did not appear")
+            time.sleep(0.05)
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(120)
+            connection.connect(self.qmp_path)
+            stream = connection.makefile("rwb")
+
+            def call(name, args=None):
+                request = {"execute": name}
+                if args:
+                    request["arguments"] = args
+                stream.write(json.dumps(request).encode() + b"\n")
+                stream.flush()
+                while True:
+                    reply = json.loads(stream.readline())
+                    if "return" in reply:
+                        return reply["return"]
+                    if "error" in reply:
+                        raise RuntimeError("QMP %s: %s" % (name, reply["error"].get("desc")))
+                    # events ("event": ...) are skipped
+
+            json.loads(stream.readline())  # the greeting
+            call("qmp_capabilities")
+            return call(command, arguments)
+
     def kill(self):
         if self.process.poll() is None:
             try:
@@ -216,6 +252,7 @@ class Qemu:
     def close(self):
         self.kill()
         self._log.close()
+        shutil.rmtree(self._qmp_dir, ignore_errors=True)
 
     def __enter__(self):
         return self

@@ -11,7 +11,9 @@ u8 read_register(u8 index) {
     return inb(0x71);
 }
 
-u32 from_bcd(u8 value) { return (value & 0x0F) + (value >> 4) * 10; }
+u32 from_bcd(u8 value) {
+    return (value & 0x0F) + (value >> 4) * 10;
+}
 
 // Days from 1970-01-01 to the given civil date (proleptic Gregorian).
 u64 days_from_civil(u32 year, u32 month, u32 day) {

@@ -9,9 +9,9 @@ namespace {
 
 std::string encode(const std::string& text) {
     std::string out(base64_length(text.size()), '?');
-    usize written = base64_encode(
-        std::span<const u8>(reinterpret_cast<const u8*>(text.data()), text.size()), out.data(),
-        out.size());
+    usize written =
+        base64_encode(std::span<const u8>(reinterpret_cast<const u8*>(text.data()), text.size()),
+                      out.data(), out.size());
     EXPECT_EQ(written, out.size());
     return out;
 }

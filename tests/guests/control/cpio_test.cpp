@@ -14,8 +14,8 @@ void add_entry(std::string* archive, const std::string& name, const std::string&
                unsigned mode = 0100644) {
     char header[111];
     std::snprintf(header, sizeof(header),
-                  "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 1u, mode, 0u,
-                  0u, 1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
+                  "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X", 1u, mode, 0u, 0u,
+                  1u, 0u, static_cast<unsigned>(data.size()), 0u, 0u, 0u, 0u,
                   static_cast<unsigned>(name.size() + 1), 0u);
     *archive += header;
     *archive += name;
@@ -32,7 +32,9 @@ void add_entry(std::string* archive, const std::string& name, const std::string&
 std::string sample() {
     std::string archive;
     add_entry(&archive, "images", "", 040755);
-    add_entry(&archive, "relay.elf", "\x7f" "ELF first image");
+    add_entry(&archive, "relay.elf",
+              "\x7f"
+              "ELF first image");
     add_entry(&archive, "relay_b.elf", "second");
     add_entry(&archive, "TRAILER!!!", "");
     return archive;
@@ -47,7 +49,8 @@ TEST(Cpio, FindsEachFile) {
     auto first = cpio_find(bytes(archive), "relay.elf");
     ASSERT_TRUE(first.ok()) << first.error().message();
     EXPECT_EQ(std::string(reinterpret_cast<const char*>(first->data()), first->size()),
-              "\x7f" "ELF first image");
+              "\x7f"
+              "ELF first image");
     auto second = cpio_find(bytes(archive), "relay_b.elf");
     ASSERT_TRUE(second.ok());
     EXPECT_EQ(second->size(), 6u);
