@@ -118,24 +118,35 @@ LogLevel to_log_level(CommandLineLogLevel level) {
     return static_cast<LogLevel>(level);
 }
 
-void print_boot_information() {
+// A boot from a previous Relay build (a live update or a rollback) lists its memory map
+// only at debug level: the console is slow and every line adds to the blackout.
+void print_boot_information(bool handover_boot) {
+    LogLevel map_level = handover_boot ? LogLevel::kDebug : LogLevel::kInfo;
     log_info("booted by {} via {}",
              boot_info.bootloader_name().empty() ? "(unnamed loader)" : boot_info.bootloader_name(),
              boot_info.protocol == BootProtocol::kMultiboot1 ? "multiboot1" : "multiboot2");
     log_info("image at {}..{} ({} KiB)", boot_info.image.base(),
              boot_info.image.base() + boot_info.image.size(), boot_info.image.size() / KiB);
     log_info("command line: '{}'", boot_info.command_line());
-    log_info("memory map ({} entries):", boot_info.memory_region_count);
     u64 usable = 0;
+    u64 preserved = 0;
     for (usize i = 0; i < boot_info.memory_region_count; ++i) {
         const MemoryRegion& region = boot_info.memory_map[i];
-        log_info("  {:#014x}-{:#014x} {}", region.base.raw(), region.base.raw() + region.size,
-                 memory_type_name(region.type));
-        if (region.type == MemoryType::kUsable) {
-            usable += region.size;
-        }
+        usable += region.type == MemoryType::kUsable ? region.size : 0;
+        preserved += region.type == MemoryType::kPreserved ? region.size : 0;
     }
-    log_info("usable memory: {} MiB", usable / MiB);
+    log(map_level, "memory map ({} entries):", boot_info.memory_region_count);
+    for (usize i = 0; i < boot_info.memory_region_count; ++i) {
+        const MemoryRegion& region = boot_info.memory_map[i];
+        log(map_level, "  {:#014x}-{:#014x} {}", region.base.raw(), region.base.raw() + region.size,
+            memory_type_name(region.type));
+    }
+    if (preserved != 0) {
+        log_info("usable memory: {} MiB, preserved by the previous build: {} MiB", usable / MiB,
+                 preserved / MiB);
+    } else {
+        log_info("usable memory: {} MiB", usable / MiB);
+    }
     log_info("modules: {}", boot_info.module_count);
     for (usize i = 0; i < boot_info.module_count; ++i) {
         const BootModule& module = boot_info.modules[i];
@@ -230,8 +241,9 @@ volatile u64 recursion_limit = ~0ull;
     return recurse_deeply(depth + 1) + buffer[0];
 }
 
-// Test-only deliberate faults (command line test_fault=...).
-void trigger_test_fault(TestFault fault) {
+// Test-only deliberate faults (command line test_fault=...). Not inlined: the exception
+// report's stack trace names it (tests/integration/exception_test.py).
+[[gnu::noinline]] void trigger_test_fault(TestFault fault) {
     if (fault == TestFault::kNone || fault == TestFault::kApPageFault) {
         return;
     }
@@ -469,7 +481,7 @@ extern "C" [[noreturn]] void relay_boot_main() {
     if (diagnostics.dropped > 0) {
         log_warning("command line: {} more problems not shown", diagnostics.dropped);
     }
-    print_boot_information();
+    print_boot_information(liveupdate::is_handover_boot(boot_info));
     if (probe_debug_exit(options.debug_exit_port)) {
         log_info("isa-debug-exit device at port {:#x}: shutdown ends the emulator",
                  options.debug_exit_port);

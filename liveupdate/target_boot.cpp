@@ -241,6 +241,17 @@ Status check_extents_preserved(const stream::StreamReader& reader) {
 
 }  // namespace
 
+bool is_handover_boot(const BootInfo& boot) {
+    for (usize i = 0; i < boot.module_count; ++i) {
+        StreamModuleLine line;
+        auto tagged = parse_stream_module_line(boot.module_command_line(i), &line);
+        if (!tagged.ok() || tagged.value()) {
+            return true;
+        }
+    }
+    return false;
+}
+
 Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& options,
                              HostPhysRange image) {
     incoming.boot = &boot;

@@ -15,6 +15,10 @@
 
 namespace relay::liveupdate {
 
+// Whether the boot information comes from a previous Relay build (a module is a state
+// stream); cheap, for deciding what to print before incoming_verify().
+bool is_handover_boot(const BootInfo& boot);
+
 // 1. Right after the boot information is parsed, before physical memory is set up.
 // Finds the stream module. Without one this is a fresh (Hyperlaunch) boot: returns
 // false. With one, verifies the stream in scratch memory no preserved range touches and

@@ -56,27 +56,57 @@ Status FrameAllocator::add_usable(HostPhysRange range) {
     if (end > frame_count_) {
         end = frame_count_;
     }
-    for (u64 frame = first; frame < end; ++frame) {
-        if (!bit(frame)) {
-            set_free(frame);
-            ++free_frames_;
-        }
+    if (first >= end) {
+        return ok_status();
     }
-    // Reservations win over usable memory.
+    free_frames_ += fill(first, end, true);
+    // Reservations win over usable memory: take back the frames of those that touch it.
+    auto frames =
+        HostPhysRange::unchecked(HostPhysAddr(first * kFrameSize), (end - first) * kFrameSize);
     for (usize i = 0; i < reserved_count_; ++i) {
-        mark_reserved_used(reserved_[i].range);
+        if (reserved_[i].range.overlaps(frames)) {
+            mark_reserved_used(reserved_[i].range);
+        }
     }
     return ok_status();
 }
 
+namespace {
+
+u64 population(u64 word) {
+    // Bit counting without a libgcc call (the hypervisor links no runtime library).
+    word = word - ((word >> 1) & 0x5555555555555555ull);
+    word = (word & 0x3333333333333333ull) + ((word >> 2) & 0x3333333333333333ull);
+    word = (word + (word >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+    return (word * 0x0101010101010101ull) >> 56;
+}
+
+}  // namespace
+
+u64 FrameAllocator::fill(u64 first, u64 end, bool free) {
+    u64 changed = 0;
+    u64 frame = first;
+    while (frame < end) {
+        u64 offset = frame % 64;
+        u64 count = 64 - offset < end - frame ? 64 - offset : end - frame;
+        u64 mask = (count == 64 ? ~0ull : ((1ull << count) - 1)) << offset;
+        u64& word = bitmap_[frame / 64];
+        u64 updated = free ? (word | mask) : (word & ~mask);
+        changed += population(word ^ updated);
+        word = updated;
+        frame += count;
+    }
+    return changed;
+}
+
 void FrameAllocator::mark_reserved_used(HostPhysRange range) {
     u64 first = range.base().raw() / kFrameSize;
-    u64 last = range.last().raw() / kFrameSize;
-    for (u64 frame = first; frame <= last && frame < frame_count_; ++frame) {
-        if (bit(frame)) {
-            set_used(frame);
-            --free_frames_;
-        }
+    u64 end = range.last().raw() / kFrameSize + 1;
+    if (end > frame_count_) {
+        end = frame_count_;
+    }
+    if (first < end) {
+        free_frames_ -= fill(first, end, false);
     }
 }
 

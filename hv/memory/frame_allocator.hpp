@@ -84,6 +84,8 @@ private:
     u64 find_block(u64 begin, u64 end, u64 count) const;
     bool touches_reserved(HostPhysRange range) const;
     void mark_reserved_used(HostPhysRange range);
+    // Sets frames [first, end) free or used a word at a time; returns how many changed.
+    u64 fill(u64 first, u64 end, bool free);
 
     u64* bitmap_ = nullptr;
     u64 frame_count_ = 0;

@@ -10,18 +10,6 @@ namespace {
 FrameAllocator allocator;
 Spinlock allocator_lock;
 
-bool overlaps_boot_data(const BootInfo& boot, HostPhysRange range) {
-    if (range.overlaps(boot.image) || range.overlaps(boot.info_structure)) {
-        return true;
-    }
-    for (usize i = 0; i < boot.module_count; ++i) {
-        if (range.overlaps(boot.modules[i].range)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 // Highest 2 MiB aligned place for `size` bytes inside usable memory below `limit` that
 // avoids the boot data and the `avoid` ranges.
 Result<HostPhysRange> find_free_place(const BootInfo& boot, u64 size, u64 alignment, u64 limit,
@@ -40,33 +28,43 @@ Result<HostPhysRange> find_free_place(const BootInfo& boot, u64 size, u64 alignm
         if (region_end < size) {
             continue;
         }
-        // Walk candidate positions downward from the top of the region.
+        // Walk candidate positions downward from the top of the region; when one
+        // collides, the next is the highest that ends below the lowest range it hit.
         u64 candidate = align_down(region_end - size, alignment);
         while (candidate >= region.base.raw() && candidate + size <= region_end) {
             auto range = HostPhysRange::unchecked(HostPhysAddr(candidate), size);
-            bool clear = !overlaps_boot_data(boot, range);
-            for (usize a = 0; clear && a < avoid_count; ++a) {
-                clear = !range.overlaps(avoid[a]);
+            u64 lowest_hit = ~0ull;
+            auto hit = [&](HostPhysRange other) {
+                if (range.overlaps(other) && other.base().raw() < lowest_hit) {
+                    lowest_hit = other.base().raw();
+                }
+            };
+            hit(boot.image);
+            hit(boot.info_structure);
+            for (usize m = 0; m < boot.module_count; ++m) {
+                hit(boot.modules[m].range);
+            }
+            for (usize a = 0; a < avoid_count; ++a) {
+                hit(avoid[a]);
             }
             // Also stay clear of any non-usable region overlapping this one.
-            for (usize r = 0; clear && r < boot.memory_region_count; ++r) {
+            for (usize r = 0; r < boot.memory_region_count; ++r) {
                 const MemoryRegion& other = boot.memory_map[r];
-                if (other.type != MemoryType::kUsable &&
-                    range.overlaps(HostPhysRange::unchecked(other.base, other.size))) {
-                    clear = false;
+                if (other.type != MemoryType::kUsable) {
+                    hit(HostPhysRange::unchecked(other.base, other.size));
                 }
             }
-            if (clear) {
+            if (lowest_hit == ~0ull) {
                 if (!found || candidate > best.base().raw()) {
                     best = range;
                     found = true;
                 }
                 break;
             }
-            if (candidate < alignment) {
+            if (lowest_hit < region.base.raw() + size) {
                 break;
             }
-            candidate -= alignment;
+            candidate = align_down(lowest_hit - size, alignment);
         }
     }
     if (!found) {

@@ -10,6 +10,7 @@ QEMU always runs under a timeout, its serial console is captured to a log file t
 tests keep on failure, and only the process started here is ever stopped.
 """
 
+import atexit
 import json
 import os
 import re
@@ -119,6 +120,32 @@ def make_grub_iso(image, command_line, modules, out_path, work_dir=None):
     return out_path
 
 
+_running = set()
+
+
+def _stop_all():
+    for machine in list(_running):
+        machine.kill()
+
+
+def _exit_on_signal(number, _frame):
+    raise SystemExit(128 + number)
+
+
+def _install_cleanup():
+    """QEMU runs in its own session (so a test's Ctrl-C does not reach it first); make sure
+    it never outlives us: at exit, and on SIGTERM/SIGHUP (Bazel's timeout, `timeout`),
+    which otherwise end Python without running any cleanup."""
+    atexit.register(_stop_all)
+    if threading.current_thread() is threading.main_thread():
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(number) == signal.SIG_DFL:
+                signal.signal(number, _exit_on_signal)
+
+
+_install_cleanup()
+
+
 class Qemu:
     """A running QEMU whose serial console is logged to a file and scanned for lines."""
 
@@ -137,6 +164,7 @@ class Qemu:
             args + ["-serial", "stdio", "-qmp", "unix:%s,server=on,wait=off" % self.qmp_path],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, cwd=cwd)
+        _running.add(self)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self._stderr = []
@@ -247,6 +275,7 @@ class Qemu:
             except ProcessLookupError:
                 pass
             self.process.wait()
+        _running.discard(self)
         self._reader.join(timeout=5)
 
     def close(self):

@@ -56,6 +56,23 @@ bool wait_online(PerCpu& cpu, u64 microseconds) {
     return cpu.online.load(std::memory_order_acquire);
 }
 
+u64 init_delay_microseconds() {
+    CpuidResult vendor = cpuid(0);
+    CpuidResult signature = cpuid(1);
+    u32 family = (signature.eax >> 8) & 0xF;
+    if (family == 0xF) {
+        family += (signature.eax >> 20) & 0xFF;
+    }
+    bool amd = vendor.ebx == 0x68747541 && vendor.edx == 0x69746E65 &&
+               vendor.ecx == 0x444D4163;  // AuthenticAMD
+    bool intel = vendor.ebx == 0x756E6547 && vendor.edx == 0x49656E69 &&
+                 vendor.ecx == 0x6C65746E;  // GenuineIntel
+    if ((amd && family >= 0xF) || (intel && family == 6)) {
+        return 0;
+    }
+    return 10'000;
+}
+
 }  // namespace
 
 u32 start_application_processors(const acpi::AcpiInfo& acpi, u32 max_cpus) {
@@ -110,8 +127,11 @@ u32 start_application_processors(const acpi::AcpiInfo& acpi, u32 max_cpus) {
         asm volatile("" ::: "memory");
 
         // INIT, 10 ms, STARTUP; a second STARTUP if the first was missed (MP spec B.4).
+        // The 10 ms are for external 82489DX APICs: CPUs with an integrated APIC (AMD
+        // family 0Fh and later, Intel family 6) take STARTUP at once, as Linux assumes
+        // (smp_quirk_init_udelay). It matters in a live update's blackout.
         bool sent = send_init_ipi(entry.apic_id);
-        udelay(10'000);
+        udelay(init_delay_microseconds());
         sent = sent && send_startup_ipi(entry.apic_id, vector);
         if (sent && !wait_online(cpu, 1'000)) {
             sent = send_startup_ipi(entry.apic_id, vector);
