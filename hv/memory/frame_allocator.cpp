@@ -123,22 +123,19 @@ bool FrameAllocator::touches_reserved(HostPhysRange range) const {
     return false;
 }
 
-bool FrameAllocator::block_free(u64 first, u64 count) const {
-    // Word-at-a-time where the block covers whole words.
+bool FrameAllocator::block_is(u64 first, u64 count, bool free) const {
+    // A word at a time: the bits of each word the block covers must all be `free`.
     u64 frame = first;
     u64 end = first + count;
     while (frame < end) {
-        if (frame % 64 == 0 && end - frame >= 64) {
-            if (bitmap_[frame / 64] != ~0ull) {
-                return false;
-            }
-            frame += 64;
-            continue;
-        }
-        if (!bit(frame)) {
+        u64 offset = frame % 64;
+        u64 bits = 64 - offset < end - frame ? 64 - offset : end - frame;
+        u64 mask = (bits == 64 ? ~0ull : ((1ull << bits) - 1)) << offset;
+        u64 word = bitmap_[frame / 64] & mask;
+        if (word != (free ? mask : 0)) {
             return false;
         }
-        ++frame;
+        frame += bits;
     }
     return true;
 }
@@ -247,16 +244,15 @@ Status FrameAllocator::claim(HostPhysRange range) {
         return make_error(ErrorCode::kOutOfRange, "claim of {} + {:#x} beyond managed memory",
                           range.base(), range.size());
     }
-    for (u64 frame = first; frame < first + count; ++frame) {
-        if (!bit(frame)) {
-            return make_error(ErrorCode::kBusy, "claim of {} + {:#x}: frame {} is not free",
-                              range.base(), range.size(), HostPhysAddr(frame * kFrameSize));
+    if (!block_free(first, count)) {
+        u64 frame = first;
+        while (bit(frame)) {
+            ++frame;
         }
+        return make_error(ErrorCode::kBusy, "claim of {} + {:#x}: frame {} is not free",
+                          range.base(), range.size(), HostPhysAddr(frame * kFrameSize));
     }
-    for (u64 frame = first; frame < first + count; ++frame) {
-        set_used(frame);
-    }
-    free_frames_ -= count;
+    free_frames_ -= fill(first, first + count, false);
     return ok_status();
 }
 
@@ -279,17 +275,16 @@ Status FrameAllocator::release(HostPhysRange range) {
                           "release of {} + {:#x} touches a reserved range", range.base(),
                           range.size());
     }
-    for (u64 frame = first; frame < first + count; ++frame) {
-        if (bit(frame)) {
-            return make_error(ErrorCode::kInvalidArgument,
-                              "release of {} + {:#x}: frame {} is already free", range.base(),
-                              range.size(), HostPhysAddr(frame * kFrameSize));
+    if (!block_used(first, count)) {
+        u64 frame = first;
+        while (!bit(frame)) {
+            ++frame;
         }
+        return make_error(ErrorCode::kInvalidArgument,
+                          "release of {} + {:#x}: frame {} is already free", range.base(),
+                          range.size(), HostPhysAddr(frame * kFrameSize));
     }
-    for (u64 frame = first; frame < first + count; ++frame) {
-        set_free(frame);
-    }
-    free_frames_ += count;
+    free_frames_ += fill(first, first + count, true);
     if (first < search_hint_) {
         search_hint_ = first;
     }

@@ -79,7 +79,9 @@ private:
     void set_free(u64 frame) { bitmap_[frame / 64] |= 1ull << (frame % 64); }
     void set_used(u64 frame) { bitmap_[frame / 64] &= ~(1ull << (frame % 64)); }
     static constexpr u64 kNoFrame = ~0ull;
-    bool block_free(u64 first, u64 count) const;
+    bool block_is(u64 first, u64 count, bool free) const;
+    bool block_free(u64 first, u64 count) const { return block_is(first, count, true); }
+    bool block_used(u64 first, u64 count) const { return block_is(first, count, false); }
     // First free, naturally aligned block of `count` frames inside [begin, end).
     u64 find_block(u64 begin, u64 end, u64 count) const;
     bool touches_reserved(HostPhysRange range) const;

@@ -4,98 +4,17 @@ lost. Also the refusals (a non-control domain, an incompatible target) and the r
 (a target that rejects the stream hands it back), and inspection of the state stream
 (state_export and the stream left in memory) with relay-dump.
 
-Each test writes its own Hyperlaunch configuration from a template (the control script
-is the only thing that changes) and compiles it with dtc."""
+Each test writes its own Hyperlaunch configuration (tools/qemu/hyperlaunch_dts.py): a
+control domain running the test's script with the update images as its ramdisk, and two
+memtest domains, one with two vCPUs."""
 
 import os
 import re
 import subprocess
 
 import guest_output
+import hyperlaunch_dts
 from relay_test_support import RelayTestCase, config_modules, main, runfile
-
-CONFIG = """/dts-v1/;
-/ {
-    chosen {
-        hypervisor {
-            compatible = "hypervisor,xen";
-            control {
-                compatible = "xen,domain";
-                domid = <1>;
-                permissions = <0x1>;
-                functions = <0x1>;
-                mode = <0x4>;
-                domain-uuid = [52 45 4c 41 59 00 40 00 80 00 00 00 00 00 00 01];
-                cpus = <1>;
-                memory = <0x0 0x4000>;
-                kernel {
-                    compatible = "module,kernel", "multiboot,module";
-                    mb-index = <1>;
-                    bootargs = "script=%(script)s";
-                    relay,file = "bazel-bin/tests/guests/control.elf";
-                };
-                ramdisk {
-                    compatible = "module,ramdisk", "multiboot,module";
-                    mb-index = <3>;
-                    relay,file = "bazel-bin/hv/update_images.cpio";
-                };
-            };
-            memtest1 {
-                compatible = "xen,domain";
-                domid = <2>;
-                mode = <0x4>;
-                domain-uuid = [52 45 4c 41 59 00 40 00 80 00 00 00 00 00 00 02];
-                cpus = <1>;
-                memory = <0x0 0x8000>;
-                kernel {
-                    compatible = "module,kernel", "multiboot,module";
-                    mb-index = <2>;
-                    bootargs = "seed=17 heartbeat_ms=200";
-                    relay,file = "bazel-bin/tests/guests/memtest.elf";
-                };
-            };
-            memtest2 {
-                compatible = "xen,domain";
-                domid = <3>;
-                mode = <0x4>;
-                domain-uuid = [52 45 4c 41 59 00 40 00 80 00 00 00 00 00 00 03];
-                cpus = <2>;
-                memory = <0x0 0x8000>;
-                kernel {
-                    compatible = "module,kernel", "multiboot,module";
-                    mb-index = <2>;
-                    bootargs = "seed=42 heartbeat_ms=200";
-                    relay,file = "bazel-bin/tests/guests/memtest.elf";
-                };
-            };
-%(extra)s
-        };
-    };
-};
-"""
-
-# A second control guest without PERMISSION_CONTROL: every live-update call is EPERM.
-UNPRIVILEGED = """
-            intruder {
-                compatible = "xen,domain";
-                domid = <4>;
-                mode = <0x4>;
-                domain-uuid = [52 45 4c 41 59 00 40 00 80 00 00 00 00 00 00 04];
-                cpus = <1>;
-                memory = <0x0 0x4000>;
-                kernel {
-                    compatible = "module,kernel", "multiboot,module";
-                    mb-index = <1>;
-                    bootargs = "script=%s";
-                    relay,file = "bazel-bin/tests/guests/control.elf";
-                };
-                ramdisk {
-                    compatible = "module,ramdisk", "multiboot,module";
-                    mb-index = <3>;
-                    relay,file = "bazel-bin/hv/update_images.cpio";
-                };
-            };
-"""
 
 BLACKOUT = re.compile(r"live-update: blackout (\d+) us \(quiesce (\d+), serialize (\d+), handover (\d+), "
                       r"kexec (\d+), target boot (\d+), verify (\d+), restore (\d+), resume (\d+) us\)")
@@ -105,12 +24,12 @@ COMPLETE = re.compile(r"live-update: update (\d+) from (\S+) to (\S+) complete")
 class LiveUpdateTest(RelayTestCase):
     timeout = 300
 
-    def boot_script(self, script, extra="", smp=2, memory="512M"):
-        source = os.path.join(self.work_dir, "config.dts")
-        with open(source, "w") as out:
-            out.write(CONFIG % {"script": script, "extra": extra})
-        dtb = os.path.join(self.work_dir, "config.dtb")
-        subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", dtb, source], check=True)
+    def boot_script(self, script, extra=(), smp=2, memory="512M"):
+        nodes = [hyperlaunch_dts.control_domain(script),
+                 hyperlaunch_dts.memtest_domain(2, name="memtest1", bootargs="seed=17 heartbeat_ms=200"),
+                 hyperlaunch_dts.memtest_domain(3, name="memtest2", cpus=2,
+                                                bootargs="seed=42 heartbeat_ms=200")]
+        dtb = hyperlaunch_dts.compile_configuration(nodes + list(extra), self.work_dir)
         return self.boot("", config_modules(dtb), smp=smp, memory=memory)
 
     def script_done(self, machine, unexpected=0):
@@ -180,9 +99,11 @@ class LiveUpdateTest(RelayTestCase):
         self.assert_guests_intact(machine)
 
     def test_non_control_domain_is_refused(self):
-        intruder = UNPRIVILEGED % (
-            "expect EPERM stage relay_b.elf;expect EPERM unstage;expect EPERM update;expect EPERM export")
-        machine = self.boot_script("sleep 4;list", extra=intruder)
+        # A second control guest without PERMISSION_CONTROL: every live-update call is EPERM.
+        intruder = hyperlaunch_dts.control_domain(
+            "expect EPERM stage relay_b.elf;expect EPERM unstage;expect EPERM update;expect EPERM export",
+            domid=4, name="intruder", privileged=False)
+        machine = self.boot_script("sleep 4;list", extra=[intruder])
         self.expect_line(machine, r"^\(d4\) control: script done: 4 commands, 0 errors, 0 unexpected")
         self.script_done(machine)
         self.assertFalse([l for l in machine.lines() if "live-update: staged" in l or "quiescing" in l])

@@ -42,11 +42,15 @@ class Module:
         return (self.name + " " + self.args).strip()
 
 
-def qemu_base_args(smp=2, memory="512M", extra_devices=()):
+def qemu_base_args(smp=2, memory="512M", extra_devices=(), single_thread=False):
+    """`single_thread`: run every CPU on one host thread (TCG round robin). QEMU 7.2's
+    multi-threaded TCG can triple-fault the machine at a #VMEXIT when a guest larger than
+    about 1 GiB runs beside another (docs/testing.md, "QEMU limitations"); round robin
+    does not."""
     args = [
         "qemu-system-x86_64",
         "-machine", "q35",
-        "-accel", "tcg",
+        "-accel", "tcg,thread=single" if single_thread else "tcg",
         "-cpu", "EPYC",
         "-smp", str(smp),
         "-m", str(memory),
