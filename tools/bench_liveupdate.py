@@ -6,9 +6,10 @@ and forth between two builds (relay.elf <-> relay_b.elf) several times, and the 
 each update prints (last vCPU paused -> first vCPU resumed, with its phases) is collected:
 
   RAM series:     a control domain (16 MiB) and one memtest domain; 64 MiB, 512 MiB and
-                  2 GiB of guest RAM in all (TCG round robin: see relay_qemu.qemu_base_args)
+                  2 GiB of guest RAM in all
   domain series:  1, 4 and 16 domains (the control domain and 16 MiB memtests)
 
+QEMU runs TCG round robin, as everywhere (relay_qemu.qemu_base_args).
 Writes out/bench/liveupdate.csv (every update), out/bench/liveupdate_summary.csv
 (medians per configuration, per phase) and out/bench/liveupdate.png (gnuplot).
 """
@@ -56,11 +57,8 @@ def run_configuration(config, passes, options, work):
     memory = "%dM" % (config["ram_mib"] + 768)
     boot_args, cwd = relay_qemu.multiboot1_args(options.image, "", modules, work)
     log = os.path.join(options.out, "liveupdate-%s.log" % name)
-    # The RAM series runs TCG round robin: QEMU 7.2's multi-threaded TCG can triple-fault
-    # with a guest over about 1 GiB (relay_qemu.qemu_base_args).
-    single = config["series"] == "ram"
-    machine = relay_qemu.Qemu(relay_qemu.qemu_base_args(smp=2, memory=memory, single_thread=single) + boot_args,
-                              log, timeout=options.timeout, cwd=cwd)
+    machine = relay_qemu.Qemu(relay_qemu.qemu_base_args(smp=2, memory=memory) + boot_args, log,
+                              timeout=options.timeout, cwd=cwd)
     try:
         machine.wait_for(r"^\(d1\) control: script done", options.timeout)
     except TimeoutError as error:

@@ -54,6 +54,15 @@ def control_domain(script, domid=1, name="control", privileged=True, memory_kib=
 
 def memtest_domain(domid, memory_kib=32 * 1024, cpus=1, bootargs=None, name=None):
     """A memtest node (seed = domid unless bootargs say otherwise)."""
+    return guest_domain(name or "memtest%d" % domid, domid, 2, MEMTEST_ELF,
+                        bootargs if bootargs is not None else "seed=%d" % domid, memory_kib, cpus)
+
+
+ROGUE_ELF = "bazel-bin/tests/guests/rogue.elf"
+
+
+def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpus=1):
+    """An unprivileged domain running `elf` (multiboot module `mb_index`)."""
     return """            %(name)s {
                 compatible = "xen,domain";
                 domid = <%(domid)d>;
@@ -63,14 +72,13 @@ def memtest_domain(domid, memory_kib=32 * 1024, cpus=1, bootargs=None, name=None
                 memory = %(memory)s;
                 kernel {
                     compatible = "module,kernel", "multiboot,module";
-                    mb-index = <2>;
+                    mb-index = <%(index)d>;
                     bootargs = "%(bootargs)s";
                     relay,file = "%(elf)s";
                 };
             };
-""" % {"name": name or "memtest%d" % domid, "domid": domid, "uuid": _uuid(domid),
-       "cpus": cpus, "memory": _memory(memory_kib),
-       "bootargs": bootargs if bootargs is not None else "seed=%d" % domid, "elf": MEMTEST_ELF}
+""" % {"name": name, "domid": domid, "uuid": _uuid(domid), "cpus": cpus,
+       "memory": _memory(memory_kib), "index": mb_index, "bootargs": bootargs, "elf": elf}
 
 
 def configuration(nodes):

@@ -42,11 +42,18 @@ class Module:
         return (self.name + " " + self.args).strip()
 
 
-def qemu_base_args(smp=2, memory="512M", extra_devices=(), single_thread=False):
-    """`single_thread`: run every CPU on one host thread (TCG round robin). QEMU 7.2's
-    multi-threaded TCG can triple-fault the machine at a #VMEXIT when a guest larger than
-    about 1 GiB runs beside another (docs/testing.md, "QEMU limitations"); round robin
-    does not."""
+def single_thread_default():
+    """TCG round robin (every CPU on one host thread) unless RELAY_QEMU_THREADS=multi."""
+    return os.environ.get("RELAY_QEMU_THREADS", "single") != "multi"
+
+
+def qemu_base_args(smp=2, memory="512M", extra_devices=(), single_thread=None):
+    """`single_thread` (default: single_thread_default()): run every CPU on one host
+    thread (TCG round robin). QEMU 7.2's multi-threaded TCG can triple-fault the machine
+    at a #VMEXIT with intact page tables (docs/testing.md, "QEMU limitations"); round
+    robin does not, and on the 2-core machines tests run on it is also faster."""
+    if single_thread is None:
+        single_thread = single_thread_default()
     args = [
         "qemu-system-x86_64",
         "-machine", "q35",
