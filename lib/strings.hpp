@@ -43,6 +43,24 @@ constexpr std::string_view trim_spaces(std::string_view text) {
     return slice(text, begin, end);
 }
 
+// The next space-separated word of `text` at or after *position (which moves past it);
+// false when only spaces are left. For command lines:
+//   usize position = 0; std::string_view word;
+//   while (next_word(line, &position, &word)) { ... }
+constexpr bool next_word(std::string_view text, usize* position, std::string_view* word) {
+    usize begin = *position;
+    while (begin < text.size() && text[begin] == ' ') {
+        ++begin;
+    }
+    usize end = begin;
+    while (end < text.size() && text[end] != ' ') {
+        ++end;
+    }
+    *position = end;
+    *word = slice(text, begin, end);
+    return begin < end;
+}
+
 // Parses an unsigned integer: decimal, or hexadecimal with 0x. Rejects empty input,
 // stray characters and overflow.
 bool parse_u64(std::string_view text, u64* out);

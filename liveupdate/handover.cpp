@@ -107,19 +107,8 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
     // Words: the first that is exactly the tag (a launcher may put the file name first).
     usize position = 0;
     bool tagged = false;
-    while (position < command_line.size()) {
-        while (position < command_line.size() && command_line[position] == ' ') {
-            ++position;
-        }
-        usize end = position;
-        while (end < command_line.size() && command_line[end] != ' ') {
-            ++end;
-        }
-        std::string_view word = slice(command_line, position, end);
-        position = end;
-        if (word.empty()) {
-            continue;
-        }
+    std::string_view word;
+    while (next_word(command_line, &position, &word)) {
         if (word == kStreamModuleTag) {
             tagged = true;
             continue;

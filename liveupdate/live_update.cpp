@@ -168,16 +168,11 @@ usize next_command_line(char* buffer, usize capacity) {
     FormatBuffer out(buffer, capacity);
     std::string_view line = state.boot->command_line();
     usize position = 0;
-    while (position < line.size()) {
-        usize end = position;
-        while (end < line.size() && line[end] != ' ') {
-            ++end;
-        }
-        std::string_view word = slice(line, position, end);
-        if (!word.empty() && !(word.size() >= 9 && prefix_of(word, 9) == "handover=")) {
+    std::string_view word;
+    while (next_word(line, &position, &word)) {
+        if (!(word.size() >= 9 && prefix_of(word, 9) == "handover=")) {
             format(out, "{} ", word);
         }
-        position = end + 1;
     }
     format(out, "handover={:#x}@{:#x}", state.handover.size(), state.handover.base().raw());
     return out.length();
@@ -397,19 +392,22 @@ i64 live_update(Vcpu& caller) {
     u64 paused = x86::rdtsc();
     capture_caller(caller);
     caller.vmcb->rax = 0;
-
-    // Serialize (step 4).
-    auto size = write_state(inputs, scratch.data(), scratch.size(), stream_buffer.data(),
-                            stream_buffer.size());
-    if (!size.ok()) {
+    // After the quiesce, a failure resumes everything as it was.
+    auto resume_all = [&](const char* what, const Error& error) {
         release_caller(caller);
         scheduler_release_other_cpus();
         unpause_all();
         hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
                                                             purgatory_page);
-        log_error("live-update: serializing failed: {}; every domain runs on",
-                  size.error().message());
-        return RELAY_EINVAL;
+        log_error("live-update: {}: {}; every domain runs on", what, error.message());
+        return static_cast<i64>(RELAY_EINVAL);
+    };
+
+    // Serialize (step 4).
+    auto size = write_state(inputs, scratch.data(), scratch.size(), stream_buffer.data(),
+                            stream_buffer.size());
+    if (!size.ok()) {
+        return resume_all("serializing failed", size.error());
     }
     u64 serialized = x86::rdtsc();
     StreamModuleLine line;
@@ -427,14 +425,7 @@ i64 live_update(Vcpu& caller) {
     line.handover_tsc = x86::rdtsc();
     auto info = write_handover_info(staged.half, stream_buffer, size.value(), line);
     if (!info.ok()) {
-        release_caller(caller);
-        scheduler_release_other_cpus();
-        unpause_all();
-        hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
-                                                            purgatory_page);
-        log_error("live-update: handover information: {}; every domain runs on",
-                  info.error().message());
-        return RELAY_EINVAL;
+        return resume_all("handover information", info.error());
     }
 
     // Hand over (step 5). From here on there is no way back into this build: the stream,

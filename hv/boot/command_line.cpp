@@ -121,19 +121,8 @@ CommandLineOptions parse_command_line(std::string_view command_line,
                                       CommandLineDiagnostics* diagnostics) {
     CommandLineOptions options;
     usize position = 0;
-    while (position < command_line.size()) {
-        while (position < command_line.size() && command_line[position] == ' ') {
-            ++position;
-        }
-        usize end = position;
-        while (end < command_line.size() && command_line[end] != ' ') {
-            ++end;
-        }
-        std::string_view word = slice(command_line, position, end);
-        position = end;
-        if (word.empty()) {
-            continue;
-        }
+    std::string_view word;
+    while (next_word(command_line, &position, &word)) {
         usize equals = word.find('=');
         if (equals == std::string_view::npos) {
             diagnostics->add("'{}' is not a key=value option; ignored", word);
