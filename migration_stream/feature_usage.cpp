@@ -23,6 +23,10 @@ void scan_domain(const schema::Domain& domain, FeatureUse& use) {
             }
         }
     }
+    if (const schema::BootConfig* boot = domain.boot();
+        boot != nullptr && boot->passthrough() != nullptr && boot->passthrough()->size() > 0) {
+        use.required |= feature_mask(Feature::kDeviceAssignment);
+    }
     if (const auto* console = domain.console()) {
         bool output = console->unsent_output() != nullptr && console->unsent_output()->size() > 0;
         bool input = console->uart() != nullptr && console->uart()->receive_fifo() != nullptr &&

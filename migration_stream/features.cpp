@@ -16,6 +16,8 @@ constexpr FeatureInfo kFeatures[] = {
      "memory extents mapped with 2 MiB or 1 GiB nested pages"},
     {Feature::kCetState, FeatureClass::kRequired, 3, 1, "cet-state",
      "vCPU control-flow enforcement (shadow stack) state"},
+    {Feature::kDeviceAssignment, FeatureClass::kRequired, 4, 2, "device-assignment",
+     "PCI functions assigned to domains (their DMA goes through the IOMMU)"},
     {Feature::kUpdateHistory, FeatureClass::kOptional, 0, 0, "update-history",
      "records of earlier live updates (informational)"},
     {Feature::kConsoleOutput, FeatureClass::kOptional, 1, 0, "console-output",

@@ -17,10 +17,11 @@ enum class FeatureClass : u8 { kRequired, kOptional };
 
 enum class Feature : u8 {
     // Required bits.
-    kIommuState,  // live IOMMU units whose tables the target must adopt
-    kXsaveState,  // vCPU XSAVE areas beyond the architectural reset state
-    kLargePages,  // memory extents mapped with 2 MiB / 1 GiB nested pages
-    kCetState,    // vCPU control-flow enforcement state (schema 1.1)
+    kIommuState,        // live IOMMU units whose tables the target must adopt
+    kXsaveState,        // vCPU XSAVE areas beyond the architectural reset state
+    kLargePages,        // memory extents mapped with 2 MiB / 1 GiB nested pages
+    kCetState,          // vCPU control-flow enforcement state (schema 1.1)
+    kDeviceAssignment,  // PCI functions assigned to domains (schema 1.2)
     // Optional bits.
     kUpdateHistory,  // the record of earlier live updates
     kConsoleOutput,  // console bytes not yet delivered (guest output, pending input)

@@ -34,7 +34,8 @@ TEST(Features, TableIsConsistent) {
 
 TEST(Features, MasksPerMinor) {
     EXPECT_EQ(known_feature_mask(FeatureClass::kRequired, 0), 0x7u);
-    EXPECT_EQ(known_feature_mask(FeatureClass::kRequired), 0xFu);
+    EXPECT_EQ(known_feature_mask(FeatureClass::kRequired, 1), 0xFu);
+    EXPECT_EQ(known_feature_mask(FeatureClass::kRequired), 0x1Fu);
     EXPECT_EQ(known_feature_mask(FeatureClass::kOptional, 0), 0x3u);
     EXPECT_EQ(known_feature_mask(FeatureClass::kOptional), 0x7u);
 }

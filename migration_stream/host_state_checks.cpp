@@ -172,8 +172,57 @@ public:
         RELAY_TRY(check_boot_modules());
         RELAY_TRY(check_domains());
         RELAY_TRY(check_extent_overlaps());
+        RELAY_TRY(check_passthrough());
         RELAY_TRY(check_iommu());
         RELAY_TRY(check_update_history());
+        return ok_status();
+    }
+
+    // Assigned PCI functions: counted, named with the feature bit, and each assigned to
+    // one domain only (a device's DMA can go to one I/O address space).
+    Status check_passthrough() {
+        usize total = 0;
+        const auto* domains = state_.domains();
+        for (flatbuffers::uoffset_t d = 0; domains != nullptr && d < domains->size(); ++d) {
+            const Domain& domain = *domains->Get(d);
+            const auto* functions =
+                domain.boot() != nullptr ? domain.boot()->passthrough() : nullptr;
+            if (functions == nullptr || functions->size() == 0) {
+                continue;
+            }
+            if (!has_required(Feature::kDeviceAssignment)) {
+                auto what = FixedString<64>::formatted("domain {} has assigned PCI functions",
+                                                       domain.domid());
+                return missing_feature(what.c_str(), Feature::kDeviceAssignment);
+            }
+            total += functions->size();
+            RELAY_TRY(check_limit("assigned PCI functions", total, limits_.max_assigned_functions));
+            for (const schema::PciFunction* function : *functions) {
+                // Every earlier assignment, in this domain and the ones before it.
+                for (flatbuffers::uoffset_t e = 0; e <= d; ++e) {
+                    const Domain& other = *domains->Get(e);
+                    const auto* others =
+                        other.boot() != nullptr ? other.boot()->passthrough() : nullptr;
+                    for (flatbuffers::uoffset_t i = 0; others != nullptr && i < others->size();
+                         ++i) {
+                        const schema::PciFunction* earlier = others->Get(i);
+                        if (earlier == function) {
+                            break;  // reached this entry itself
+                        }
+                        if (earlier->segment() == function->segment() &&
+                            earlier->bdf() == function->bdf()) {
+                            return Error(ErrorCode::kCorrupt,
+                                         "PCI function {:04x}:{:02x}:{:02x}.{} is assigned to "
+                                         "domain {} and to "
+                                         "domain {}",
+                                         function->segment(), function->bdf() >> 8,
+                                         (function->bdf() >> 3) & 0x1F, function->bdf() & 7,
+                                         other.domid(), domain.domid());
+                        }
+                    }
+                }
+            }
+        }
         return ok_status();
     }
 

@@ -31,7 +31,7 @@ inline constexpr u16 kStreamFormatVersion = 1;
 // The schema this build writes (schema/relay.fbs). Reads kSchemaMajor and the previous
 // major (docs/stream-format.md, "Versioning"); major 1 is the first, so only 1 today.
 inline constexpr u16 kSchemaMajor = 1;
-inline constexpr u16 kSchemaMinor = 1;
+inline constexpr u16 kSchemaMinor = 2;
 inline constexpr u16 kOldestReadableSchemaMajor = 1;
 
 // FlatBuffers file identifier of the payload (schema/relay.fbs `file_identifier`).

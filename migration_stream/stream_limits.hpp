@@ -21,6 +21,7 @@ struct StreamLimits {
     u32 max_preserved_ranges = 1u << 16;
     u32 max_boot_modules = 4096;
     u32 max_iommu_units = 64;
+    u32 max_assigned_functions = 256;  // PCI functions assigned to domains, in all
     u32 max_assignments_per_iommu = 1u << 16;
     u32 max_table_frames_per_iommu = 1u << 18;
     u32 max_update_records = 4096;

@@ -80,7 +80,7 @@ TEST(StreamVerifier, RefusesDigestMismatch) {
 
 TEST(StreamVerifier, RefusesUnknownMajorAndUnknownRequiredFeatures) {
     expect_refused(testing::edit_header(sample(), [](StreamHeader& h) { h.schema_major = 2; }),
-                   ErrorCode::kVersionMismatch, "unknown schema major: stream schema 2.1");
+                   ErrorCode::kVersionMismatch, "unknown schema major: stream schema 2.2");
     expect_refused(testing::edit_header(
                        sample(), [](StreamHeader& h) { h.required_features |= u64{1} << 37; }),
                    ErrorCode::kUnsupported, "unknown required feature bit 37");

@@ -26,7 +26,8 @@ std::string path_of(const std::string& name) {
 }
 
 // Every golden stream and the checks of its content.
-const std::set<std::string> kGoldens = {"v1.0-live-update", "v1.0-boot", "v1.1-live-update"};
+const std::set<std::string> kGoldens = {"v1.0-live-update", "v1.0-boot", "v1.1-live-update",
+                                        "v1.2-live-update"};
 
 TEST(GoldenStreams, EveryGoldenHasExpectations) {
     for (const auto& entry : std::filesystem::directory_iterator(kDirectory)) {
@@ -156,6 +157,25 @@ TEST(GoldenStreams, V1_1LiveUpdateContent) {
     EXPECT_EQ(dom3->memory()->Get(2)->size(), 2 * MiB);
     ASSERT_EQ(reader.update_history()[0]->phases()->size(), 4u);
     EXPECT_EQ(reader.update_history()[0]->phases()->Get(2)->name()->str(), "kexec");
+}
+
+TEST(GoldenStreams, V1_2LiveUpdateContent) {
+    Loaded loaded;
+    stream::VerifiedStream verified = load(loaded, "v1.2-live-update");
+    stream::StreamReader reader(verified);
+    EXPECT_EQ(reader.header().schema_minor, 2);
+    EXPECT_TRUE(reader.has_feature(Feature::kDeviceAssignment));
+    EXPECT_TRUE(reader.has_feature(Feature::kIommuState));
+    ASSERT_EQ(reader.domains().size(), 3u);
+    const fbs::Domain* dom1 = reader.find_domain(1);
+    ASSERT_NE(dom1, nullptr);
+    ASSERT_NE(dom1->boot()->passthrough(), nullptr);
+    ASSERT_EQ(dom1->boot()->passthrough()->size(), 1u);
+    EXPECT_EQ(dom1->boot()->passthrough()->Get(0)->bdf(), 0x100u);  // 01:00.0
+    const fbs::MemoryExtent* bar = dom1->memory()->Get(dom1->memory()->size() - 1);
+    EXPECT_EQ(bar->guest_phys(), 0xFE000000u);
+    EXPECT_EQ(bar->attributes() & fbs::ExtentAttributes::Mmio, fbs::ExtentAttributes::Mmio);
+    EXPECT_EQ(reader.iommu_units()[0]->assignments()->Get(0)->bdf(), 0x100u);
 }
 
 }  // namespace
