@@ -20,6 +20,7 @@ stream::StreamShape shape_of(const HyperlaunchConfig& config, usize module_count
         shape.vcpus += domain.cpus;
         shape.string_bytes +=
             domain.name.size() + domain.security_id.size() + domain.kernel.bootargs.size() + 64;
+        shape.byte_vector_bytes += domain.passthrough_count * 4 + 8;
     }
     shape.string_bytes += 256 + module_count * 512;  // version, module command lines
     return shape;
@@ -66,6 +67,16 @@ Offset<fbs::Domain> configured_domain(FlatBufferBuilder& b, const DomainConfig& 
     auto ramdisk = module_reference(b, domain.ramdisk, inputs.modules);
     auto config_module = module_reference(b, domain.config, inputs.modules);
     auto bootargs = b.CreateString(domain.kernel.bootargs.data(), domain.kernel.bootargs.size());
+    Offset<flatbuffers::Vector<const fbs::PciFunction*>> passthrough;
+    if (domain.passthrough_count > 0) {
+        fbs::PciFunction* functions = nullptr;
+        passthrough = b.CreateUninitializedVectorOfStructs<fbs::PciFunction>(
+            domain.passthrough_count, &functions);
+        for (usize i = 0; i < domain.passthrough_count; ++i) {
+            functions[i] =
+                fbs::PciFunction(domain.passthrough[i].segment, domain.passthrough[i].bdf());
+        }
+    }
     fbs::BootConfigBuilder boot(b);
     boot.add_memory_kib(domain.memory_kib);
     boot.add_cpus(domain.cpus);
@@ -77,6 +88,9 @@ Offset<fbs::Domain> configured_domain(FlatBufferBuilder& b, const DomainConfig& 
         boot.add_config(config_module);
     }
     boot.add_bootargs(bootargs);
+    if (!passthrough.IsNull()) {
+        boot.add_passthrough(passthrough);
+    }
     auto boot_offset = boot.Finish();
     auto name = b.CreateString(domain.name.data(), domain.name.size());
     auto security_id = domain.security_id.empty()

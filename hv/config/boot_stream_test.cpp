@@ -110,6 +110,35 @@ TEST(BootStream, DomainsAreSortedByDomid) {
     EXPECT_EQ(reader.domains()[2]->domid(), 3);
 }
 
+TEST(BootStream, PassthroughNeedsTheDeviceAssignmentFeature) {
+    TestTree tree = TestTree::load("examples/default.dtb");
+    tree.set_strings("/chosen/hypervisor/memtest1", "relay,passthrough", {"00:04.0", "00:05.0"});
+    ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());
+    ASSERT_TRUE(run.ok()) << run.message();
+    Written stream = write(*run.config, modules_for(4));
+    auto verified = stream::verify_stream(stream.data(), stream.size);
+    ASSERT_TRUE(verified.ok()) << verified.error().message();
+    stream::StreamReader reader(verified.value());
+    EXPECT_TRUE(reader.has_feature(stream::Feature::kDeviceAssignment));
+    const auto* functions = reader.find_domain(2)->boot()->passthrough();
+    ASSERT_NE(functions, nullptr);
+    ASSERT_EQ(functions->size(), 2u);
+    EXPECT_EQ(functions->Get(0)->bdf(), 0x20u);
+    EXPECT_EQ(functions->Get(1)->bdf(), 0x28u);
+    EXPECT_EQ(reader.find_domain(3)->boot()->passthrough(), nullptr);
+}
+
+TEST(BootStream, WithoutPassthroughNoDeviceAssignmentFeature) {
+    TestTree tree = TestTree::load("examples/default.dtb");
+    ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());
+    ASSERT_TRUE(run.ok());
+    Written stream = write(*run.config, modules_for(4));
+    auto verified = stream::verify_stream(stream.data(), stream.size);
+    ASSERT_TRUE(verified.ok());
+    EXPECT_FALSE(
+        stream::StreamReader(verified.value()).has_feature(stream::Feature::kDeviceAssignment));
+}
+
 TEST(BootStream, TooLittleScratchIsAnError) {
     TestTree tree = TestTree::load("examples/default.dtb");
     ParseRun run = testing::parse(tree, present_modules(4), roomy_limits());

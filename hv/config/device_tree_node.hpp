@@ -21,7 +21,7 @@ struct PropertyValue {
 
 // The entries of a string-list property such as `compatible`.
 struct StringList {
-    static constexpr usize kCapacity = 4;
+    static constexpr usize kCapacity = 16;
     std::string_view entries[kCapacity];
     usize count = 0;
 };

@@ -4,6 +4,7 @@
 #include "hv/config/hyperlaunch_binding.hpp"
 #include "hv/config/module_node.hpp"
 #include "hv/config/node_properties.hpp"
+#include "hv/config/vendor_properties.hpp"
 
 namespace relay::hyperlaunch {
 namespace {
@@ -167,6 +168,37 @@ constexpr u64 kPageSizeKib = kPageSize4K / KiB;
     return ok_status();
 }
 
+// relay,passthrough = "BB:DD.F", ...: the PCI functions assigned to the domain.
+[[gnu::noinline]] Status read_passthrough(const DeviceTreeNode& node, DomainConfig* domain) {
+    if (!node.has(kPropertyPassthrough)) {
+        return ok_status();
+    }
+    StringList list;
+    RELAY_TRY(node.read_string_list(kPropertyPassthrough, &list));
+    if (list.count > kMaxPassthrough) {
+        return node.property_error(ErrorCode::kOutOfRange, kPropertyPassthrough,
+                                   "lists {} PCI functions; a domain may have at most {}",
+                                   list.count, kMaxPassthrough);
+    }
+    for (usize i = 0; i < list.count; ++i) {
+        PciFunction function;
+        if (!parse_pci_function(list.entries[i], &function)) {
+            return node.property_error(ErrorCode::kInvalidArgument, kPropertyPassthrough,
+                                       "\"{}\" is not a PCI function (BB:DD.F or SSSS:BB:DD.F in "
+                                       "hexadecimal, device up to 1f, function up to 7)",
+                                       list.entries[i]);
+        }
+        for (usize j = 0; j < domain->passthrough_count; ++j) {
+            if (domain->passthrough[j] == function) {
+                return node.property_error(ErrorCode::kAlreadyExists, kPropertyPassthrough,
+                                           "lists {} twice", pci_function_text(function).view());
+            }
+        }
+        domain->passthrough[domain->passthrough_count++] = function;
+    }
+    return ok_status();
+}
+
 // Adds one module node to the domain: at most one module per role, and no multiboot
 // module used twice by the same domain.
 [[gnu::noinline]] Status add_module(const DeviceTreeNode& node, ModuleList modules,
@@ -238,6 +270,7 @@ Status parse_domain_node(const DeviceTreeNode& node, ModuleList modules, const H
     RELAY_TRY(read_cpus(node, limits, domain));
     RELAY_TRY(read_memory(node, limits, domain));
     RELAY_TRY(read_security_id(node, domain));
+    RELAY_TRY(read_passthrough(node, domain));
     RELAY_TRY(node.for_each_child(
         [&](const DeviceTreeNode& child) { return add_module(child, modules, domain); }));
     if (!domain->kernel.present) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "hv/config/hyperlaunch_binding.hpp"
+#include "lib/pci_function.hpp"
 #include "lib/types.hpp"
 
 namespace relay::hyperlaunch {
@@ -21,6 +22,8 @@ inline constexpr usize kMaxBootModules = 64;
 // Device-tree node names are at most 31 characters plus a unit address (Devicetree
 // Specification v0.4 §2.2.1); 63 leaves room for both.
 inline constexpr usize kMaxNodeNameLength = 63;
+// PCI functions one domain may have assigned (relay,passthrough).
+inline constexpr usize kMaxPassthrough = 8;
 
 // What a domain uses a multiboot module for ("Module node": module,<type>).
 enum class ModuleRole : u8 {
@@ -64,6 +67,9 @@ struct DomainConfig {
     DomainModule kernel;           // always present in a validated config
     DomainModule ramdisk;
     DomainModule config;
+    // relay,passthrough: assigned PCI functions, each in one domain only (docs/iommu.md).
+    PciFunction passthrough[kMaxPassthrough];
+    usize passthrough_count = 0;
 
     bool has_permission(u32 permission) const { return (permissions & permission) != 0; }
     bool has_function(u32 function) const { return (functions & function) != 0; }

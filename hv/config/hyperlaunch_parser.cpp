@@ -176,6 +176,17 @@ private:
                 return node.property_error(ErrorCode::kAlreadyExists, kPropertyDomainUuid,
                                            "is already the UUID of {}", domain_path(earlier));
             }
+            // A PCI function's DMA can go to one I/O address space only.
+            for (usize i = 0; i < domain.passthrough_count; ++i) {
+                for (usize j = 0; j < earlier.passthrough_count; ++j) {
+                    if (domain.passthrough[i] == earlier.passthrough[j]) {
+                        return node.property_error(ErrorCode::kAlreadyExists, kPropertyPassthrough,
+                                                   "{} is already assigned to {}",
+                                                   pci_function_text(domain.passthrough[i]).view(),
+                                                   domain_path(earlier));
+                    }
+                }
+            }
         }
         return ok_status();
     }

@@ -344,11 +344,9 @@ TEST(HyperlaunchRules, StringListWithEmptyEntry) {
 
 TEST(HyperlaunchRules, StringListTooLong) {
     TestTree tree = example();
-    tree.set_strings(
-        kHypervisor, "compatible",
-        {"hypervisor,xen", "hypervisor,xen", "hypervisor,xen", "hypervisor,xen", "hypervisor,xen"});
+    tree.set_strings(kHypervisor, "compatible", std::vector<std::string>(17, "hypervisor,xen"));
     expect_rejected(tree, ErrorCode::kOutOfRange,
-                    "/chosen/hypervisor: property \"compatible\": lists more than 4 strings");
+                    "/chosen/hypervisor: property \"compatible\": lists more than 16 strings");
 }
 
 // --- domid ----------------------------------------------------------------------------
@@ -896,13 +894,50 @@ TEST(HyperlaunchRules, UnknownVendorProperty) {
                     "relay,passthrough)");
 }
 
-TEST(HyperlaunchRules, PassthroughIsReserved) {
+TEST(HyperlaunchRules, PassthroughListsPciFunctions) {
     TestTree tree = example();
-    tree.set_cells(kMemtest1, "relay,passthrough", {0x0300});
-    expect_rejected(tree, ErrorCode::kUnsupported,
-                    "/chosen/hypervisor/memtest1: property \"relay,passthrough\": reserved for "
-                    "PCI devices (by bus:device.function) assigned to the domain; this build "
-                    "does not support it yet");
+    tree.set_strings(kMemtest1, "relay,passthrough", {"00:04.0", "0001:3a:1f.7"});
+    ParseRun run = parse(tree);
+    ASSERT_TRUE(run.ok()) << run.message();
+    const DomainConfig& domain = run.config->domains[1];
+    ASSERT_EQ(domain.passthrough_count, 2u);
+    EXPECT_EQ(domain.passthrough[0], (PciFunction{0, 0, 4, 0}));
+    EXPECT_EQ(domain.passthrough[1], (PciFunction{1, 0x3a, 0x1f, 7}));
+    EXPECT_EQ(run.config->domains[2].passthrough_count, 0u);
+}
+
+TEST(HyperlaunchRules, PassthroughFormIsChecked) {
+    TestTree tree = example();
+    tree.set_strings(kMemtest1, "relay,passthrough", {"00:04.0", "0:5.0"});
+    expect_rejected(tree, ErrorCode::kInvalidArgument,
+                    "/chosen/hypervisor/memtest1: property \"relay,passthrough\": \"0:5.0\" is not "
+                    "a PCI function (BB:DD.F or SSSS:BB:DD.F in hexadecimal, device up to 1f, "
+                    "function up to 7)");
+    tree.set_cells(kMemtest1, "relay,passthrough", {0x30303a30});  // "00:0" without a NUL
+    expect_rejected(tree, ErrorCode::kInvalidArgument,
+                    "/chosen/hypervisor/memtest1: property \"relay,passthrough\": is not a list of "
+                    "NUL-terminated strings");
+    tree.set_strings(kMemtest1, "relay,passthrough", std::vector<std::string>(9, "00:04.0"));
+    expect_rejected(tree, ErrorCode::kOutOfRange,
+                    "/chosen/hypervisor/memtest1: property \"relay,passthrough\": lists 9 PCI "
+                    "functions; a domain may have at most 8");
+}
+
+TEST(HyperlaunchRules, PassthroughFunctionListedTwice) {
+    TestTree tree = example();
+    tree.set_strings(kMemtest1, "relay,passthrough", {"00:04.0", "00:04.0"});
+    expect_rejected(tree, ErrorCode::kAlreadyExists,
+                    "/chosen/hypervisor/memtest1: property \"relay,passthrough\": lists 00:04.0 "
+                    "twice");
+}
+
+TEST(HyperlaunchRules, PassthroughFunctionAssignedToTwoDomains) {
+    TestTree tree = example();
+    tree.set_strings(kMemtest1, "relay,passthrough", {"00:04.0"});
+    tree.set_strings(kMemtest2, "relay,passthrough", {"00:05.0", "00:04.0"});
+    expect_rejected(tree, ErrorCode::kAlreadyExists,
+                    "/chosen/hypervisor/memtest2: property \"relay,passthrough\": 00:04.0 is "
+                    "already assigned to /chosen/hypervisor/memtest1");
 }
 
 TEST(HyperlaunchRules, VendorPropertyOnTheWrongKindOfNode) {

@@ -14,8 +14,9 @@ constexpr VendorProperty kVendorProperties[] = {
     {
         .name = kPropertyPassthrough,
         .node_kinds = kNodeDomain,
-        .status = VendorPropertyStatus::kReserved,
-        .purpose = "PCI devices (by bus:device.function) assigned to the domain",
+        .status = VendorPropertyStatus::kHonoured,
+        .purpose = "PCI functions (BB:DD.F or SSSS:BB:DD.F) assigned to the domain; their DMA "
+                   "goes through the IOMMU",
     },
 };
 

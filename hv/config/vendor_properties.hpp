@@ -21,6 +21,8 @@ inline constexpr const char* kPropertyPassthrough = "relay,passthrough";
 enum class VendorPropertyStatus : u8 {
     // Read by host tools only; the hypervisor checks its form and otherwise ignores it.
     kHostHint,
+    // Configures the hypervisor.
+    kHonoured,
     // Name taken for a feature this build does not implement: refused with `purpose`.
     kReserved,
 };

@@ -73,6 +73,13 @@ void print_domain(FormatOutput& output, const DomainConfig& domain) {
     print_memory(output, domain.memory_kib);
     format(output, "\n  security-id  {}\n",
            domain.security_id.empty() ? std::string_view("-") : domain.security_id);
+    if (domain.passthrough_count > 0) {
+        format(output, "  passthrough  ");
+        for (usize i = 0; i < domain.passthrough_count; ++i) {
+            format(output, i == 0 ? "{}" : ", {}", pci_function_text(domain.passthrough[i]).view());
+        }
+        format(output, "\n");
+    }
     for (ModuleRole role : kDomainRoles) {
         const DomainModule& module = domain.module(role);
         if (!module.present) {
