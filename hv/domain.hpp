@@ -11,7 +11,9 @@
 #include "hv/lib/spinlock.hpp"
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/page_table.hpp"
+#include "hv/pci/function_config.hpp"
 #include "lib/address.hpp"
+#include "lib/pci_function.hpp"
 #include "lib/result.hpp"
 
 namespace relay {
@@ -41,7 +43,10 @@ namespace extent {
 inline constexpr u32 kRead = 1u << 0;
 inline constexpr u32 kWrite = 1u << 1;
 inline constexpr u32 kExecute = 1u << 2;
+inline constexpr u32 kUncached = 1u << 3;
+inline constexpr u32 kMmio = 1u << 5;  // an assigned device's BAR, not RAM
 inline constexpr u32 kRam = kRead | kWrite | kExecute;
+inline constexpr u32 kDeviceMemory = kRead | kWrite | kUncached | kMmio;
 }  // namespace extent
 
 struct GuestMemoryExtent {
@@ -50,6 +55,8 @@ struct GuestMemoryExtent {
     u64 size = 0;
     u32 attributes = 0;
     u8 page_size_log2 = 12;
+
+    bool is_mmio() const { return (attributes & extent::kMmio) != 0; }
 };
 
 struct ModuleReference {
@@ -58,6 +65,13 @@ struct ModuleReference {
 };
 
 using NestedPageTable = PageTable<GuestPhysAddr, HypervisorTableMemory>;
+
+inline constexpr usize kMaxAssignedFunctions = 8;
+
+struct AssignedFunction {
+    PciFunction function;
+    pci::FunctionConfig config;  // the domain's view of its configuration space
+};
 
 class Domain final : public ConsoleLineSink {
 public:
@@ -109,6 +123,12 @@ public:
     // ---- Devices ----
     Uart16550 uart;
     Spinlock uart_lock;
+    // Assigned PCI functions (relay,passthrough; hv/passthrough.hpp) and the domain's
+    // configuration-mechanism address latch (port 0xCF8).
+    AssignedFunction assigned[kMaxAssignedFunctions];
+    usize assigned_count = 0;
+    u32 pci_address_latch = 0;
+    Spinlock pci_lock;
 
     GuestPhysAddr start_info;
     u64 tsc_khz = 0;

@@ -10,6 +10,7 @@
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
 #include "hv/msr_emulation.hpp"
+#include "hv/passthrough.hpp"
 #include "hv/scheduler.hpp"
 #include "hv/vcpu.hpp"
 #include "hv/virtual_lapic.hpp"
@@ -175,7 +176,12 @@ Status map_nested(Domain& domain) {
     attributes.user = true;  // nested walks are user accesses (APM §15.25.5)
     for (usize i = 0; i < domain.extent_count; ++i) {
         const GuestMemoryExtent& e = domain.extents[i];
-        Status mapped = domain.npt.map(e.guest, e.host, e.size, attributes,
+        PageAttributes extent_attributes = attributes;
+        if (e.is_mmio()) {
+            extent_attributes.execute = false;
+            extent_attributes.cache = CacheMode::kUncached;
+        }
+        Status mapped = domain.npt.map(e.guest, e.host, e.size, extent_attributes,
                                        e.page_size_log2 >= 21 ? kPageSize2M : kPageSize4K);
         if (!mapped.ok()) {
             return mapped.error().prefix("domain {}: nested page table: ", domain.domid);
@@ -337,6 +343,27 @@ Status create_vcpus(Domain& domain, u64 kernel_entry, u64 tsc_offset) {
     return ok_status();
 }
 
+// The PCI functions of the domain's boot config (relay,passthrough): attached afresh, or,
+// for a domain that ran before, taken over as they are (hv/passthrough.hpp).
+Status attach_devices(const fbs::Domain& state, Domain& domain, bool restore) {
+    const auto* list = state.boot() != nullptr ? state.boot()->passthrough() : nullptr;
+    if (list == nullptr || list->size() == 0) {
+        return ok_status();
+    }
+    PciFunction functions[kMaxAssignedFunctions];
+    usize count = 0;
+    for (const fbs::PciFunction* function : *list) {
+        if (count == kMaxAssignedFunctions) {
+            return make_error(ErrorCode::kOutOfRange,
+                              "domain {}: more than {} assigned PCI functions", domain.domid,
+                              kMaxAssignedFunctions);
+        }
+        functions[count++] = PciFunction::from_bdf(function->segment(), function->bdf());
+    }
+    std::span<const PciFunction> span(functions, count);
+    return restore ? passthrough_restore(domain, span) : passthrough_attach(domain, span);
+}
+
 // A Configured domain: nothing ran yet; build it from its boot configuration.
 Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
     u64 bytes = domain.memory_kib * KiB;
@@ -355,6 +382,9 @@ Status build_fresh(const stream::StreamReader& reader, Domain& domain) {
         RELAY_TRY(allocate_region(domain, regions[r]));
     }
     RELAY_TRY(map_nested(domain));
+    if (const fbs::Domain* state = reader.find_domain(domain.domid)) {
+        RELAY_TRY(attach_devices(*state, domain, false));
+    }
 
     // Kernel, then the ramdisk right after it.
     RELAY_TRY_ASSIGN(kernel, module_data(reader, domain, domain.kernel.multiboot_index, "kernel"));
@@ -560,10 +590,13 @@ Status restore_running(Domain& domain, const fbs::Domain& state) {
         domain.extents[i] =
             GuestMemoryExtent{GuestPhysAddr(e->guest_phys()), HostPhysAddr(e->host_phys()),
                               e->size(), static_cast<u32>(e->attributes()), e->page_size_log2()};
-        domain.ram_bytes += e->size();
+        if (!domain.extents[i].is_mmio()) {
+            domain.ram_bytes += e->size();
+        }
     }
     domain.extent_count = extent_count;
     RELAY_TRY(map_nested(domain));
+    RELAY_TRY(attach_devices(state, domain, true));
     domain.start_info = GuestPhysAddr(state.start_info_guest_phys());
     if (const fbs::ConsoleState* console = state.console()) {
         Uart16550::Registers registers;
@@ -622,7 +655,8 @@ Result<Domain*> build_domain(const stream::StreamReader& reader, const fbs::Doma
         status = restore_running(*domain, state);
     }
     if (!status.ok()) {
-        domain_release_resources(*domain);
+        // A domain that ran before keeps its devices running (a rollback resumes it).
+        domain_release_resources(*domain, state.lifecycle() == fbs::DomainLifecycle::Configured);
         domain_release_slot(domain);
         return status.error();
     }

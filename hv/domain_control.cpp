@@ -4,6 +4,7 @@
 #include "hv/arch/x86/time.hpp"
 #include "hv/console.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "hv/passthrough.hpp"
 #include "hv/scheduler.hpp"
 #include "hv/shutdown.hpp"
 #include "hv/vcpu.hpp"
@@ -146,7 +147,11 @@ Status domain_unpause(Domain& domain) {
     return ok_status();
 }
 
-void domain_release_resources(Domain& domain) {
+void domain_release_resources(Domain& domain, bool stop_devices) {
+    if (stop_devices) {
+        passthrough_release(domain);
+    }
+    domain.assigned_count = 0;
     for (u32 i = 0; i < domain.vcpu_count; ++i) {
         scheduler_remove(*domain.vcpus[i]);
         vcpu_release(domain.vcpus[i]);
@@ -155,6 +160,9 @@ void domain_release_resources(Domain& domain) {
     domain.vcpu_count = 0;
     for (usize i = 0; i < domain.extent_count; ++i) {
         const GuestMemoryExtent& extent = domain.extents[i];
+        if (extent.is_mmio()) {
+            continue;  // an assigned device's BAR: not Relay's memory
+        }
         u64 block = 1ull << extent.page_size_log2;
         u32 order = static_cast<u32>(extent.page_size_log2 - 12);
         for (u64 offset = 0; offset < extent.size; offset += block) {
@@ -208,6 +216,7 @@ void domain_crash_with_message(Domain& domain, const char* message) {
         domain.lifecycle.store(DomainLifecycle::kCrashed, std::memory_order_release);
         domain.shutdown_reason = 4;
     }
+    passthrough_stop(domain);
     {
         SpinlockGuard guard(domain.uart_lock);
         domain.uart.flush(domain);
@@ -228,6 +237,7 @@ void domain_shutdown(Domain& domain, u8 reason) {
                                std::memory_order_release);
         domain.shutdown_reason = reason;
     }
+    passthrough_stop(domain);
     {
         SpinlockGuard guard(domain.uart_lock);
         domain.uart.flush(domain);

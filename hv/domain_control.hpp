@@ -46,7 +46,9 @@ void domain_crash(Domain& domain, const char* fmt, const Args&... args) {
 void domain_shutdown(Domain& domain, u8 reason);
 
 // Frees a domain's memory, nested page tables and vCPUs (the builder uses it to undo a
-// half-built domain). The domain must not run.
-void domain_release_resources(Domain& domain);
+// half-built domain). The domain must not run. Its assigned PCI functions stop decoding
+// and bus mastering, unless `stop_devices` is false: a domain whose restore from a stream
+// failed leaves its devices running for the build the stream goes back to.
+void domain_release_resources(Domain& domain, bool stop_devices = true);
 
 }  // namespace relay

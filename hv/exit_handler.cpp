@@ -1,5 +1,7 @@
 #include "hv/exit_handler.hpp"
 
+#include "hv/passthrough.hpp"
+
 #include "hv/arch/x86/cpu.hpp"
 #include "hv/console.hpp"
 #include "hv/cpuid_policy.hpp"
@@ -48,6 +50,9 @@ void handle_cpuid(Vcpu& vcpu) {
 // particular the host's isa-debug-exit port is never reachable from a guest).
 u32 port_in(Domain& domain, u16 port, u8 size) {
     u32 mask = size == 1 ? 0xFF : size == 2 ? 0xFFFF : 0xFFFFFFFF;
+    if (u32 value = 0; passthrough_port_in(domain, port, size, &value)) {
+        return value & mask;
+    }
     if (domain.uart.handles(port)) {
         SpinlockGuard guard(domain.uart_lock);
         return domain.uart.read(port, size) & mask;
@@ -56,6 +61,9 @@ u32 port_in(Domain& domain, u16 port, u8 size) {
 }
 
 void port_out(Domain& domain, u16 port, u8 size, u32 value) {
+    if (passthrough_port_out(domain, port, size, value)) {
+        return;
+    }
     if (domain.uart.handles(port)) {
         SpinlockGuard guard(domain.uart_lock);
         domain.uart.write(port, size, value, domain);

@@ -11,6 +11,7 @@
 #include "hv/domain_control.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "hv/passthrough.hpp"
 #include "lib/static_storage.hpp"
 #include "migration_stream/stream_reader.hpp"
 #include "migration_stream/stream_verifier.hpp"
@@ -95,6 +96,17 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     }
     log_info("configuration: {} domains, {} MiB of guest memory", config.domain_count,
              config.total_memory_kib / 1024);
+    // What the parser cannot know: that each assigned PCI function exists on this host.
+    for (const hyperlaunch::DomainConfig& domain : config.domain_list()) {
+        for (usize i = 0; i < domain.passthrough_count; ++i) {
+            Status usable = passthrough_check(domain.passthrough[i]);
+            if (!usable.ok()) {
+                return usable.error().prefix(
+                    "configuration: /chosen/hypervisor/{}: property \"relay,passthrough\": ",
+                    domain.name);
+            }
+        }
+    }
 
     // The configuration as a boot stream (the same format a live update carries).
     hyperlaunch::BootStreamModule stream_modules[BootInfo::kMaxModules];

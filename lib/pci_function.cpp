@@ -43,9 +43,9 @@ bool parse_pci_function(std::string_view text, PciFunction* out) {
     u32 bus = 0;
     u32 device = 0;
     u32 function = 0;
-    if (text.size() != 7 || text[2] != ':' || text[5] != '.' || !hex_field(prefix_of(text, 2), 2, &bus) ||
-        !hex_field(slice(text, 3, 5), 2, &device) || !hex_field(slice(text, 6, 7), 1, &function) ||
-        device > 0x1F || function > 7) {
+    if (text.size() != 7 || text[2] != ':' || text[5] != '.' ||
+        !hex_field(prefix_of(text, 2), 2, &bus) || !hex_field(slice(text, 3, 5), 2, &device) ||
+        !hex_field(slice(text, 6, 7), 1, &function) || device > 0x1F || function > 7) {
         return false;
     }
     *out = PciFunction{static_cast<u16>(segment), static_cast<u8>(bus), static_cast<u8>(device),
@@ -56,11 +56,11 @@ bool parse_pci_function(std::string_view text, PciFunction* out) {
 PciFunctionText pci_function_text(const PciFunction& function) {
     PciFunctionText text{};
     if (function.segment != 0) {
-        format_to_buffer(text.text, sizeof(text.text), "{:04x}:{:02x}:{:02x}.{}", function.segment, function.bus,
-                         function.device, function.function);
+        format_to_buffer(text.text, sizeof(text.text), "{:04x}:{:02x}:{:02x}.{}", function.segment,
+                         function.bus, function.device, function.function);
     } else {
-        format_to_buffer(text.text, sizeof(text.text), "{:02x}:{:02x}.{}", function.bus, function.device,
-                         function.function);
+        format_to_buffer(text.text, sizeof(text.text), "{:02x}:{:02x}.{}", function.bus,
+                         function.device, function.function);
     }
     return text;
 }

@@ -15,9 +15,7 @@ struct PciFunction {
     u8 device = 0;    // 0..31
     u8 function = 0;  // 0..7
 
-    constexpr u16 bdf() const {
-        return static_cast<u16>((bus << 8) | (device << 3) | function);
-    }
+    constexpr u16 bdf() const { return static_cast<u16>((bus << 8) | (device << 3) | function); }
     static constexpr PciFunction from_bdf(u16 segment, u16 bdf) {
         return PciFunction{segment, static_cast<u8>(bdf >> 8), static_cast<u8>((bdf >> 3) & 0x1F),
                            static_cast<u8>(bdf & 7)};

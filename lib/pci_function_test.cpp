@@ -20,8 +20,9 @@ TEST(PciFunction, ParsesBothForms) {
 
 TEST(PciFunction, RefusesEverythingElse) {
     PciFunction f{9, 9, 9, 1};
-    for (const char* bad : {"", "0:4.0", "00:4.0", "00:04", "00:04.8", "00:20.0", "00-04.0", "000:00:04.0",
-                            "0000:00:04.0x", "0g:04.0", "00:04.0 ", " 00:04.0", "00000:04.0"}) {
+    for (const char* bad :
+         {"", "0:4.0", "00:4.0", "00:04", "00:04.8", "00:20.0", "00-04.0", "000:00:04.0",
+          "0000:00:04.0x", "0g:04.0", "00:04.0 ", " 00:04.0", "00000:04.0"}) {
         EXPECT_FALSE(parse_pci_function(bad, &f)) << bad;
     }
     EXPECT_EQ(f, (PciFunction{9, 9, 9, 1})) << "a refused parse leaves the output alone";
@@ -29,7 +30,8 @@ TEST(PciFunction, RefusesEverythingElse) {
 
 TEST(PciFunction, TextRoundTrips) {
     EXPECT_EQ(std::string(pci_function_text(PciFunction{0, 0, 4, 0}).view()), "00:04.0");
-    EXPECT_EQ(std::string(pci_function_text(PciFunction{0x12, 0xab, 0x1f, 7}).view()), "0012:ab:1f.7");
+    EXPECT_EQ(std::string(pci_function_text(PciFunction{0x12, 0xab, 0x1f, 7}).view()),
+              "0012:ab:1f.7");
     for (u32 bdf : {0u, 0x20u, 0xFFFFu, 0x1234u}) {
         PciFunction f = PciFunction::from_bdf(0, static_cast<u16>(bdf));
         PciFunction back;

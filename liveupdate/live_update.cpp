@@ -118,6 +118,9 @@ u64 prospective_required_features() {
                 features |= stream::feature_mask(stream::Feature::kLargePages);
             }
         }
+        if (domain.assigned_count > 0) {
+            features |= stream::feature_mask(stream::Feature::kDeviceAssignment);
+        }
     });
     return features;
 }
@@ -208,8 +211,10 @@ Result<usize> write_handover_info(int target_half, const Frames& stream, usize s
     usize preserved_count = 0;
     domain_for_each([&](const Domain& domain) {
         for (usize i = 0; i < domain.extent_count; ++i) {
-            preserved[preserved_count++] =
-                HostPhysRange::unchecked(domain.extents[i].host, domain.extents[i].size);
+            if (!domain.extents[i].is_mmio()) {  // an assigned device's BAR is not memory
+                preserved[preserved_count++] =
+                    HostPhysRange::unchecked(domain.extents[i].host, domain.extents[i].size);
+            }
         }
     });
     for (usize i = 0; i < boot.module_count; ++i) {

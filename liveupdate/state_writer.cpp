@@ -195,6 +195,16 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     auto config = module_reference(b, domain.config_module, boot);
     auto bootargs =
         b.CreateString(domain.bootargs, strnlen(domain.bootargs, sizeof(domain.bootargs)));
+    Offset<flatbuffers::Vector<const fbs::PciFunction*>> passthrough;
+    if (domain.assigned_count > 0) {
+        fbs::PciFunction* functions = nullptr;
+        passthrough = b.CreateUninitializedVectorOfStructs<fbs::PciFunction>(domain.assigned_count,
+                                                                             &functions);
+        for (usize i = 0; i < domain.assigned_count; ++i) {
+            const PciFunction& f = domain.assigned[i].function;
+            functions[i] = fbs::PciFunction(f.segment, f.bdf());
+        }
+    }
     fbs::BootConfigBuilder boot_config(b);
     boot_config.add_memory_kib(domain.memory_kib);
     boot_config.add_cpus(domain.configured_cpus);
@@ -208,6 +218,9 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
         boot_config.add_config(config);
     }
     boot_config.add_bootargs(bootargs);
+    if (!passthrough.IsNull()) {
+        boot_config.add_passthrough(passthrough);
+    }
     auto boot_offset = boot_config.Finish();
     auto name = b.CreateString(domain.name, strnlen(domain.name, sizeof(domain.name)));
     usize security_length = strnlen(domain.security_id, sizeof(domain.security_id));
@@ -303,7 +316,8 @@ stream::StreamShape current_shape(const StateWriterInputs& inputs) {
         shape.extents += domain.extent_count;
         shape.string_bytes +=
             sizeof(domain.name) + sizeof(domain.security_id) + sizeof(domain.bootargs);
-        shape.byte_vector_bytes += domain.vcpu_count * 832 + Uart16550::kLineCapacity;
+        shape.byte_vector_bytes +=
+            domain.vcpu_count * 832 + Uart16550::kLineCapacity + domain.assigned_count * 4 + 8;
     });
     shape.preserved_ranges = preserved_bound(inputs);
     shape.boot_modules = inputs.boot->module_count;

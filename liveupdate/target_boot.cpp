@@ -219,6 +219,10 @@ Status check_extents_preserved(const stream::StreamReader& reader) {
             continue;
         }
         for (const fbs::MemoryExtent* extent : *domain->memory()) {
+            if ((extent->attributes() & fbs::ExtentAttributes::Mmio) ==
+                fbs::ExtentAttributes::Mmio) {
+                continue;  // an assigned device's BAR, not memory
+            }
             u64 begin = extent->host_phys();
             u64 end = begin + extent->size();
             bool covered = false;
@@ -355,6 +359,10 @@ void incoming_claim_memory() {
             continue;
         }
         for (const fbs::MemoryExtent* extent : *domain->memory()) {
+            if ((extent->attributes() & fbs::ExtentAttributes::Mmio) ==
+                fbs::ExtentAttributes::Mmio) {
+                continue;  // an assigned device's BAR, not memory
+            }
             auto range =
                 HostPhysRange::unchecked(HostPhysAddr(extent->host_phys()), extent->size());
             Status claimed = claim_frames(range);
