@@ -1,7 +1,7 @@
 #include "hv/passthrough.hpp"
 
-#include "hv/console.hpp"
 #include "hv/arch/x86/pci_config.hpp"
+#include "hv/console.hpp"
 
 namespace relay {
 
@@ -12,7 +12,9 @@ class HostFunction final : public pci::ConfigAccess {
 public:
     explicit HostFunction(const PciFunction& function) : function_(function) {}
     u32 read(u16 offset, u8 width) override { return pci::config_read(function_, offset, width); }
-    void write(u16 offset, u8 width, u32 value) override { pci::config_write(function_, offset, width, value); }
+    void write(u16 offset, u8 width, u32 value) override {
+        pci::config_write(function_, offset, width, value);
+    }
 
 private:
     PciFunction function_;
@@ -33,12 +35,15 @@ Result<pci::FunctionBars> probe(const PciFunction& function) {
 
 // Inserts a device-memory extent where it belongs among the domain's extents (sorted by
 // guest address) and maps it uncached. It must not overlap the domain's RAM.
-Status add_bar_extent(Domain& domain, const PciFunction& function, usize index, const pci::Bar& bar) {
+Status add_bar_extent(Domain& domain, const PciFunction& function, usize index,
+                      const pci::Bar& bar) {
     if (domain.extent_count == domain.extent_capacity) {
-        return make_error(ErrorCode::kOutOfRange, "domain {}: no room for another memory extent", domain.domid);
+        return make_error(ErrorCode::kOutOfRange, "domain {}: no room for another memory extent",
+                          domain.domid);
     }
     u64 size = bar.size < kPageSize4K ? kPageSize4K : bar.size;  // a BAR smaller than a page
-    GuestMemoryExtent extent{GuestPhysAddr(bar.base), HostPhysAddr(bar.base), size, extent::kDeviceMemory, 12};
+    GuestMemoryExtent extent{GuestPhysAddr(bar.base), HostPhysAddr(bar.base), size,
+                             extent::kDeviceMemory, 12};
     usize position = 0;
     while (position < domain.extent_count && domain.extents[position].guest < extent.guest) {
         ++position;
@@ -48,10 +53,11 @@ Status add_bar_extent(Domain& domain, const PciFunction& function, usize index, 
     };
     if ((position > 0 && overlaps(domain.extents[position - 1])) ||
         (position < domain.extent_count && overlaps(domain.extents[position]))) {
-        return make_error(ErrorCode::kOutOfRange,
-                          "{} BAR{} at {:#x} ({:#x} bytes) overlaps the domain's memory map; give the "
-                          "domain less memory or move the BAR",
-                          pci_function_text(function).view(), index, bar.base, size);
+        return make_error(
+            ErrorCode::kOutOfRange,
+            "{} BAR{} at {:#x} ({:#x} bytes) overlaps the domain's memory map; give the "
+            "domain less memory or move the BAR",
+            pci_function_text(function).view(), index, bar.base, size);
     }
     PageAttributes attributes;
     attributes.write = true;
@@ -92,8 +98,8 @@ Status passthrough_check(const PciFunction& function) {
 
 Status passthrough_attach(Domain& domain, std::span<const PciFunction> functions) {
     if (functions.size() > kMaxAssignedFunctions) {
-        return make_error(ErrorCode::kOutOfRange, "domain {}: {} assigned functions, at most {}", domain.domid,
-                          functions.size(), kMaxAssignedFunctions);
+        return make_error(ErrorCode::kOutOfRange, "domain {}: {} assigned functions, at most {}",
+                          domain.domid, functions.size(), kMaxAssignedFunctions);
     }
     for (const PciFunction& function : functions) {
         RELAY_TRY_ASSIGN(bars, probe(function));
@@ -106,11 +112,13 @@ Status passthrough_attach(Domain& domain, std::span<const PciFunction> functions
             if (bar.is_memory()) {
                 RELAY_TRY(add_bar_extent(domain, function, i, bar));
             } else if (bar.kind == pci::Bar::Kind::kIo) {
-                log_warning("domain {}: {} BAR{} is an I/O BAR ({:#x}, {} bytes): not given to the domain",
-                            domain.domid, pci_function_text(function).view(), i, bar.base, bar.size);
+                log_warning(
+                    "domain {}: {} BAR{} is an I/O BAR ({:#x}, {} bytes): not given to the domain",
+                    domain.domid, pci_function_text(function).view(), i, bar.base, bar.size);
             }
         }
-        domain.assigned[domain.assigned_count++] = AssignedFunction{function, pci::FunctionConfig(bars)};
+        domain.assigned[domain.assigned_count++] =
+            AssignedFunction{function, pci::FunctionConfig(bars)};
         log_info("domain {}: {} assigned", domain.domid, pci_function_text(function).view());
     }
     return ok_status();
@@ -118,14 +126,14 @@ Status passthrough_attach(Domain& domain, std::span<const PciFunction> functions
 
 Status passthrough_restore(Domain& domain, std::span<const PciFunction> functions) {
     if (functions.size() > kMaxAssignedFunctions) {
-        return make_error(ErrorCode::kOutOfRange, "domain {}: {} assigned functions, at most {}", domain.domid,
-                          functions.size(), kMaxAssignedFunctions);
+        return make_error(ErrorCode::kOutOfRange, "domain {}: {} assigned functions, at most {}",
+                          domain.domid, functions.size(), kMaxAssignedFunctions);
     }
     for (const PciFunction& function : functions) {
         HostFunction host(function);
         if ((host.read(pci::reg::kVendorId, 2) & 0xFFFF) == 0xFFFF) {
-            return make_error(ErrorCode::kNotFound, "domain {}: assigned {} does not answer", domain.domid,
-                              pci_function_text(function).view());
+            return make_error(ErrorCode::kNotFound, "domain {}: assigned {} does not answer",
+                              domain.domid, pci_function_text(function).view());
         }
         // The BARs as programmed; their sizes are those of the domain's device-memory
         // extents at those addresses (sizing would disturb a running device).
@@ -138,20 +146,24 @@ Status passthrough_restore(Domain& domain, std::span<const PciFunction> function
             u64 base = value & ~0xFu;
             bool wide = (value & 0x6) == 0x4;
             if (wide && i + 1 < pci::FunctionBars::kCount) {
-                base |= static_cast<u64>(host.read(static_cast<u16>(pci::reg::kBar0 + (i + 1) * 4), 4)) << 32;
+                base |=
+                    static_cast<u64>(host.read(static_cast<u16>(pci::reg::kBar0 + (i + 1) * 4), 4))
+                    << 32;
             }
             for (usize e = 0; e < domain.extent_count; ++e) {
                 const GuestMemoryExtent& extent = domain.extents[e];
                 if (extent.is_mmio() && extent.host.raw() == base) {
-                    bars.bars[i] = pci::Bar{wide ? pci::Bar::Kind::kMemory64 : pci::Bar::Kind::kMemory32, base,
-                                            extent.size, (value & 8) != 0};
+                    bars.bars[i] =
+                        pci::Bar{wide ? pci::Bar::Kind::kMemory64 : pci::Bar::Kind::kMemory32, base,
+                                 extent.size, (value & 8) != 0};
                 }
             }
             if (wide) {
                 ++i;
             }
         }
-        domain.assigned[domain.assigned_count++] = AssignedFunction{function, pci::FunctionConfig(bars)};
+        domain.assigned[domain.assigned_count++] =
+            AssignedFunction{function, pci::FunctionConfig(bars)};
     }
     return ok_status();
 }
@@ -207,9 +219,10 @@ void passthrough_stop(Domain& domain) {
     for (usize i = 0; i < domain.assigned_count; ++i) {
         HostFunction host(domain.assigned[i].function);
         u32 command = host.read(pci::reg::kCommand, 2);
-        host.write(pci::reg::kCommand, 2,
-                   command & ~static_cast<u32>(pci::command::kBusMaster | pci::command::kMemorySpace |
-                                               pci::command::kIoSpace));
+        host.write(
+            pci::reg::kCommand, 2,
+            command & ~static_cast<u32>(pci::command::kBusMaster | pci::command::kMemorySpace |
+                                        pci::command::kIoSpace));
     }
 }
 

@@ -28,7 +28,8 @@ Result<FunctionBars> probe_bars(ConfigAccess& config) {
     u8 header = static_cast<u8>(config.read(kHeaderType, 1)) & 0x7F;
     if (header != 0) {
         return make_error(ErrorCode::kUnsupported,
-                          "header type {} is not an endpoint (type 0); bridges cannot be assigned", header);
+                          "header type {} is not an endpoint (type 0); bridges cannot be assigned",
+                          header);
     }
     u32 command = config.read(kCommand, 2);
     config.write(kCommand, 2, command & ~0x3u);  // no decoding while the BARs read back sizes
@@ -55,7 +56,8 @@ Result<FunctionBars> probe_bars(ConfigAccess& config) {
         u64 size_mask = mask & ~0xFu;
         if ((value & kMemoryTypeMask) == kMemoryType64) {
             if (i + 1 == FunctionBars::kCount) {
-                status = make_error(ErrorCode::kCorrupt, "BAR{} claims 64 bits but is the last BAR", i);
+                status =
+                    make_error(ErrorCode::kCorrupt, "BAR{} claims 64 bits but is the last BAR", i);
                 break;
             }
             u16 high_offset = static_cast<u16>(offset + 4);
@@ -74,8 +76,8 @@ Result<FunctionBars> probe_bars(ConfigAccess& config) {
         bar.base = base;
         bar.size = ~size_mask + 1;
         if (bar.size == 0 || (bar.size & (bar.size - 1)) != 0 || (bar.base & (bar.size - 1)) != 0) {
-            status = make_error(ErrorCode::kCorrupt, "BAR{} at {:#x} has an impossible size {:#x}", i, bar.base,
-                                bar.size);
+            status = make_error(ErrorCode::kCorrupt, "BAR{} at {:#x} has an impossible size {:#x}",
+                                i, bar.base, bar.size);
             break;
         }
     }

@@ -13,8 +13,9 @@ constexpr u16 kAddressPort = 0xCF8;
 constexpr u16 kDataPort = 0xCFC;
 
 u32 address_of(const PciFunction& function, u16 offset) {
-    return 0x8000'0000u | (static_cast<u32>(function.bus) << 16) | (static_cast<u32>(function.device) << 11) |
-           (static_cast<u32>(function.function) << 8) | (offset & 0xFC);
+    return 0x8000'0000u | (static_cast<u32>(function.bus) << 16) |
+           (static_cast<u32>(function.device) << 11) | (static_cast<u32>(function.function) << 8) |
+           (offset & 0xFC);
 }
 
 }  // namespace
