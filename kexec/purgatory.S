@@ -12,6 +12,10 @@
  * code segment, clear CR0.PG while running identity-mapped, clear EFER.LME. Then, for the
  * jump: copy the previous image's pristine .data back in place (so that image can boot
  * again for a rollback), load the multiboot2 registers, jump to the entry.
+ * Before jumping, the staged image is checked against the checksum the producer took
+ * when it staged it (kexec/image_checksum.hpp: h = rotl(h, 5) + dword over the image);
+ * if it changed, purgatory enters the fallback instead: the producer's own image with
+ * information that hands it the same stream back (a rollback).
  * For parking: halt forever with paging off; INIT from the next image restarts the CPU.
  */
 #define PURGATORY_GDTR 0xF00
@@ -21,6 +25,11 @@
 #define PURGATORY_COPY_LENGTH 0xF48
 #define PURGATORY_ENTRY 0xF4C
 #define PURGATORY_INFO 0xF50
+#define PURGATORY_CHECK_BASE 0xF54
+#define PURGATORY_CHECK_LENGTH 0xF58
+#define PURGATORY_CHECK_EXPECTED 0xF5C
+#define PURGATORY_FALLBACK_ENTRY 0xF60
+#define PURGATORY_FALLBACK_INFO 0xF64
 
 #define CR0_PG (1 << 31)
 #define MSR_EFER 0xC0000080
@@ -66,8 +75,29 @@ compatibility:
     mov PURGATORY_COPY_LENGTH(%ebx), %ecx
     cld
     rep movsb
+    /* The checksum of the staged image (length 0: no check). */
+    mov PURGATORY_CHECK_BASE(%ebx), %esi
+    mov PURGATORY_CHECK_LENGTH(%ebx), %ecx
+    shr $2, %ecx
+    jz enter                    /* nothing to check */
+    xor %eax, %eax
+2:  test %ecx, %ecx
+    jz 3f
+    rol $5, %eax
+    add (%esi), %eax
+    add $4, %esi
+    dec %ecx
+    jmp 2b
+3:  cmp PURGATORY_CHECK_EXPECTED(%ebx), %eax
+    jne fallback
+enter:
     mov PURGATORY_ENTRY(%ebx), %edx
     mov PURGATORY_INFO(%ebx), %ebx
+    mov $0x36D76289, %eax
+    jmp *%edx
+fallback:
+    mov PURGATORY_FALLBACK_ENTRY(%ebx), %edx
+    mov PURGATORY_FALLBACK_INFO(%ebx), %ebx
     mov $0x36D76289, %eax
     jmp *%edx
 park:

@@ -21,6 +21,11 @@ constexpr usize kCopyDestination = 0xF44;
 constexpr usize kCopyLength = 0xF48;
 constexpr usize kEntry = 0xF4C;
 constexpr usize kInfo = 0xF50;
+constexpr usize kCheckBase = 0xF54;
+constexpr usize kCheckLength = 0xF58;
+constexpr usize kCheckExpected = 0xF5C;
+constexpr usize kFallbackEntry = 0xF60;
+constexpr usize kFallbackInfo = 0xF64;
 
 void put32(u8* page, usize offset, u64 value) {
     u32 v = static_cast<u32>(value);
@@ -60,6 +65,11 @@ void install_purgatory(HostPhysAddr page, void* page_virtual, const PurgatoryJum
     put32(p, kCopyLength, jump.copy_length);
     put32(p, kEntry, jump.entry.raw());
     put32(p, kInfo, jump.info.raw());
+    put32(p, kCheckBase, jump.check_base.raw());
+    put32(p, kCheckLength, jump.check_length);
+    put32(p, kCheckExpected, jump.check_expected);
+    put32(p, kFallbackEntry, jump.fallback_entry.raw());
+    put32(p, kFallbackInfo, jump.fallback_info.raw());
 }
 
 void purgatory_jump(HostPhysAddr page, u64 cr3) {

@@ -12,6 +12,14 @@ struct PurgatoryJump {
     HostPhysAddr copy_from;  // pristine .data of the previous image (length 0: no copy)
     HostPhysAddr copy_to;
     u32 copy_length = 0;
+    // The next image must still have this checksum (kexec/image_checksum.hpp) over
+    // [check_base, check_base + check_length), or purgatory enters the fallback instead.
+    // check_length 0: no check. All below 4 GiB; check_length a multiple of 4.
+    HostPhysAddr check_base;
+    u32 check_length = 0;
+    u32 check_expected = 0;
+    HostPhysAddr fallback_entry;
+    HostPhysAddr fallback_info;
 };
 
 // Writes the purgatory code and its data into the page at `page` (physical, below

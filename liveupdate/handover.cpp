@@ -24,7 +24,12 @@ HostPhysAddr HandoverLayout::purgatory_page(int index) const {
 }
 
 HostPhysRange HandoverLayout::info_area(int index) const {
-    return HostPhysRange::unchecked(half(index).base() + (half_size() - kTailSize), kInfoSize);
+    return HostPhysRange::unchecked(half(index).base() + (half_size() - kTailSize), kInfoSize / 2);
+}
+
+HostPhysRange HandoverLayout::fallback_info_area(int index) const {
+    return HostPhysRange::unchecked(half(index).base() + (half_size() - kTailSize) + kInfoSize / 2,
+                                    kInfoSize / 2);
 }
 
 HostPhysRange HandoverLayout::workspace(int index, u64 image_size) const {

@@ -36,7 +36,11 @@ public:
     int target_half() const { return own_half_ == 0 ? 1 : 0; }
 
     HostPhysAddr purgatory_page(int half) const;
+    // The multiboot2 information for the next build (first half of the info area), and
+    // the information purgatory uses instead when the staged image fails its checksum:
+    // the producer's own, to resume from the same stream (second half).
     HostPhysRange info_area(int half) const;
+    HostPhysRange fallback_info_area(int half) const;
     // Bytes of a half an image (through its .bss) may occupy, leaving the workspace and
     // the tail.
     u64 image_capacity() const { return half_size() - kWorkspaceSize - kTailSize; }

@@ -16,6 +16,11 @@ TEST(HandoverLayout, FirstBootImageOutsideTheRegion) {
     EXPECT_EQ(layout.half(1).base(), HostPhysAddr(0x3be00000 + 32 * MiB));
     EXPECT_EQ(layout.purgatory_page(0), HostPhysAddr(0x3be00000 + 32 * MiB - 4096));
     EXPECT_EQ(layout.info_area(0).base(), HostPhysAddr(0x3be00000 + 32 * MiB - 64 * KiB));
+    // The two information blocks and the purgatory page share the tail, disjoint.
+    EXPECT_EQ(layout.info_area(0).size(), 30 * KiB);
+    EXPECT_EQ(layout.fallback_info_area(0).base(), layout.info_area(0).base() + 30 * KiB);
+    EXPECT_EQ(layout.fallback_info_area(0).base() + layout.fallback_info_area(0).size(),
+              layout.purgatory_page(0));
     EXPECT_EQ(layout.image_capacity(), 32 * MiB - 2 * MiB - 64 * KiB);
 }
 

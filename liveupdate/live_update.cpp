@@ -19,6 +19,7 @@
 #include "hv/memory/physical_memory.hpp"
 #include "hv/percpu.hpp"
 #include "hv/scheduler.hpp"
+#include "kexec/image_checksum.hpp"
 #include "kexec/multiboot2_writer.hpp"
 #include "kexec/purgatory.hpp"
 #include "kexec/target_image.hpp"
@@ -44,7 +45,14 @@ struct StagedImage {
     kexec::TargetImage image;
     int half = 0;
     HostPhysAddr base;
+    u32 checksum = 0;  // of the laid-out image, rechecked by purgatory (kexec/image_checksum.hpp)
+    u64 checked_length = 0;
 };
+
+// Test only (docs/reliability.md): the phase of this build's side of an update that fails.
+UpdateFault injected() {
+    return boot_state().options->test_update_fault;
+}
 
 StagedImage staged;
 Spinlock update_lock;  // one stage, update or export at a time
@@ -181,24 +189,26 @@ usize next_command_line(char* buffer, usize capacity) {
     return out.length();
 }
 
-// Multiboot2 information for the next build, in the tail of its half.
-Result<usize> write_handover_info(int target_half, const Frames& stream, usize stream_size,
-                                  const StreamModuleLine& line) {
+// Multiboot2 information for the build that boots next, in `area`: the next build
+// (`line` kind=live-update, loaded at `load_base` in its half), or, should purgatory find
+// the staged image changed, this image again (kind=restore). The memory map arrays are
+// built in the target's workspace, which is free until the jump.
+Result<usize> write_boot_info(HostPhysRange area, std::string_view loader, const Frames& stream,
+                              usize stream_size, const StreamModuleLine& line,
+                              HostPhysAddr load_base) {
     const BootState& state = boot_state();
     const BootInfo& boot = *state.boot;
     HandoverLayout l = layout();
-    HostPhysRange info_area = l.info_area(target_half);
-    kexec::Multiboot2Writer writer(phys_to_virt<void>(info_area.base()), info_area.size());
+    kexec::Multiboot2Writer writer(phys_to_virt<void>(area.base()), area.size());
 
     char command_line[BootInfo::kMaxStringLength];
     usize length = next_command_line(command_line, sizeof(command_line));
     RELAY_TRY(writer.add_command_line(std::string_view(command_line, length)));
-    RELAY_TRY(writer.add_bootloader_name("Relay live update"));
+    RELAY_TRY(writer.add_bootloader_name(loader));
 
     // Memory map: the firmware's (preserved entries from an earlier update are usable
-    // memory again), with what this update preserves marked. The arrays live in the
-    // target's workspace, which is free until the jump.
-    HostPhysRange workspace = l.workspace(target_half, staged.image.load_size);
+    // memory again), with what this update preserves marked.
+    HostPhysRange workspace = l.workspace(staged.half, staged.image.load_size);
     auto* firmware = phys_to_virt<kexec::Multiboot2MemoryEntry>(workspace.base());
     usize firmware_count = boot.memory_region_count;
     for (usize i = 0; i < firmware_count; ++i) {
@@ -240,14 +250,14 @@ Result<usize> write_handover_info(int target_half, const Frames& stream, usize s
                                         boot.module_command_line(i)));
         }
     }
-    char stream_line[256];
+    char stream_line[1024];
     usize stream_line_length = format_stream_module_line(line, stream_line, sizeof(stream_line));
     RELAY_TRY(writer.add_module(stream.base(), stream_size,
                                 std::string_view(stream_line, stream_line_length)));
     if (state.rsdp_length == 20 || state.rsdp_length == 36) {
         RELAY_TRY(writer.add_acpi_rsdp(state.rsdp, state.rsdp_length));
     }
-    RELAY_TRY(writer.add_load_base(l.half(target_half).base()));
+    RELAY_TRY(writer.add_load_base(load_base));
     return writer.finish();
 }
 
@@ -286,9 +296,13 @@ i64 stage(Vcpu& caller, u64 buffer, u64 size) {
     }
     staged.present = false;
     auto image = kexec::inspect_target_image(half_bytes + file_offset, size, l.image_capacity());
-    if (!image.ok()) {
-        log_warning("live-update: image refused: {}", image.error().message());
-        return image.error().code() == ErrorCode::kOutOfRange ? RELAY_ERANGE : RELAY_EINVAL;
+    Status usable = image.ok() ? ok_status() : Status(image.error());
+    if (usable.ok() && injected() == UpdateFault::kStaging) {
+        usable = make_error(ErrorCode::kCorrupt, "injected failure (test_fail_update=staging)");
+    }
+    if (!usable.ok()) {
+        log_warning("live-update: image refused: {}", usable.error().message());
+        return usable.error().code() == ErrorCode::kOutOfRange ? RELAY_ERANGE : RELAY_EINVAL;
     }
     if (image->load_size > file_offset) {
         log_warning(
@@ -297,6 +311,8 @@ i64 stage(Vcpu& caller, u64 buffer, u64 size) {
         return RELAY_ERANGE;
     }
     kexec::stage_target_image(image.value(), half_bytes + file_offset, half_bytes);
+    staged.checked_length = align_down(image->load_size, 4);
+    staged.checksum = kexec::image_checksum(half_bytes, staged.checked_length);
     staged.image = image.value();
     staged.half = half;
     staged.base = target.base();
@@ -351,6 +367,10 @@ i64 live_update(Vcpu& caller) {
     header.schema_minor = inputs.schema_minor != 0 ? inputs.schema_minor : stream::kSchemaMinor;
     header.required_features = prospective_required_features();
     Status compatible = stream::check_compatibility(note, header);
+    if (compatible.ok() && injected() == UpdateFault::kPreflight) {
+        compatible =
+            make_error(ErrorCode::kUnsupported, "injected failure (test_fail_update=pre-flight)");
+    }
     if (!compatible.ok()) {
         log_error(
             "live-update: refused before pausing anything: the staged build cannot read this "
@@ -387,7 +407,13 @@ i64 live_update(Vcpu& caller) {
     // this hypercall, which will have returned 0 when it resumes in the new build.
     u64 quiesce_start = x86::rdtsc();
     pause_all(caller);
-    if (!scheduler_hold_other_cpus(1'000'000)) {
+    bool held = scheduler_hold_other_cpus(1'000'000);
+    if (held && injected() == UpdateFault::kQuiesce) {
+        log_error("live-update: injected failure (test_fail_update=quiesce)");
+        scheduler_release_other_cpus();
+        held = false;
+    }
+    if (!held) {
         unpause_all();
         hypervisor_address_space().destroy_trampoline_space(purgatory_space.value(),
                                                             purgatory_page);
@@ -414,6 +440,11 @@ i64 live_update(Vcpu& caller) {
     if (!size.ok()) {
         return resume_all("serializing failed", size.error());
     }
+    if (injected() == UpdateFault::kSerialize) {
+        return resume_all(
+            "serializing failed",
+            Error(ErrorCode::kOutOfMemory, "injected failure (test_fail_update=serialize)"));
+    }
     u64 serialized = x86::rdtsc();
     StreamModuleLine line;
     line.kind = stream::StreamKind::kLiveUpdate;
@@ -428,9 +459,23 @@ i64 live_update(Vcpu& caller) {
     line.previous_entry_offset = image_entry_offset();
     line.previous_size = state.image.size();
     line.handover_tsc = x86::rdtsc();
-    auto info = write_handover_info(staged.half, stream_buffer, size.value(), line);
-    if (!info.ok()) {
-        return resume_all("handover information", info.error());
+    auto info = write_boot_info(l.info_area(staged.half), "Relay live update", stream_buffer,
+                                size.value(), line, staged.base);
+    // Should purgatory find the staged image changed, it enters this image again, which
+    // takes the stream back as a rollback.
+    StreamModuleLine back = line;
+    back.kind = stream::StreamKind::kRestore;
+    back.previous_size = 0;
+    copy_string(
+        "purgatory: the staged image changed after it was staged (checksum mismatch); "
+        "it was not entered",
+        back.reason, sizeof(back.reason));
+    auto fallback = info.ok()
+                        ? write_boot_info(l.fallback_info_area(staged.half), "Relay rollback",
+                                          stream_buffer, size.value(), back, state.image.base())
+                        : info;
+    if (!info.ok() || !fallback.ok()) {
+        return resume_all("handover information", info.ok() ? fallback.error() : info.error());
     }
 
     // Hand over (step 5). From here on there is no way back into this build: the stream,
@@ -442,7 +487,17 @@ i64 live_update(Vcpu& caller) {
     jump.copy_from = image_virt_to_phys(pristine_data);
     jump.copy_to = image_virt_to_phys(__data_start);
     jump.copy_length = static_cast<u32>(state.pristine_data_length);
+    jump.check_base = staged.base;
+    jump.check_length = static_cast<u32>(staged.checked_length);
+    jump.check_expected = staged.checksum;
+    jump.fallback_entry = state.image.base() + image_entry_offset();
+    jump.fallback_info = l.fallback_info_area(staged.half).base();
     kexec::install_purgatory(purgatory_page, phys_to_virt<void>(purgatory_page), jump);
+    if (injected() == UpdateFault::kHandoff) {
+        // A stray write into the staged image after it was checked at staging.
+        phys_to_virt<u8>(staged.base + staged.image.entry_offset)[0x40] ^= 0x5A;
+        log_error("live-update: injected failure (test_fail_update=handoff): staged image changed");
+    }
     handover_purgatory_page = purgatory_page;
     handover_cr3 = purgatory_space.value().raw();
     u32 others = cpus_online() - 1;

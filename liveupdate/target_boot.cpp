@@ -37,6 +37,9 @@ namespace fbs = relay::schema;
 
 struct Incoming {
     const BootInfo* boot = nullptr;
+    // Test only (docs/reliability.md): the target phase that fails, for a live-update
+    // stream (a stream handed back is restored normally).
+    UpdateFault fault = UpdateFault::kNone;
     HostPhysRange image;
     HostPhysRange handover;
     int module = -1;
@@ -109,7 +112,8 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
         StreamModuleLine line = incoming.line;
         line.kind = stream::StreamKind::kRestore;
         line.previous_size = 0;  // the previous image cannot roll back any further
-        copy_string(std::string_view(reason), line.reason, sizeof(line.reason));
+        format_to_buffer(line.reason, sizeof(line.reason), "{} refused the stream: {}",
+                         kBuildVariant.version, reason);
         char text[512];
         usize length = format_stream_module_line(line, text, sizeof(text));
         RELAY_TRY(writer.add_module(boot.modules[i].range.base(), boot.modules[i].range.size(),
@@ -284,8 +288,7 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
     log_info("live-update: {} stream of {} bytes at {} from the previous build", kind_name(),
              module.range.size(), module.range.base());
     if (incoming.line.kind == stream::StreamKind::kRestore && incoming.line.reason[0] != '\0') {
-        log_error("live-update: ROLLED BACK: the new build refused the stream: {}",
-                  static_cast<const char*>(incoming.line.reason));
+        log_error("live-update: ROLLED BACK: {}", static_cast<const char*>(incoming.line.reason));
     }
     if (!options.handover_fixed) {
         // Only the producer knows where the handover region is; without it a rollback
@@ -293,6 +296,9 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
         roll_back("the command line does not fix the handover region (handover=SIZE@ADDRESS)");
     }
     incoming.handover = HostPhysRange::unchecked(options.handover_base, options.handover_size);
+    if (incoming.line.kind == stream::StreamKind::kLiveUpdate) {
+        incoming.fault = options.test_update_fault;
+    }
 
     // Scratch for the verifier's overlap checks: usable memory that is neither preserved
     // (the memory map says which) nor the image, the modules or the handover region.
@@ -309,6 +315,19 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
     }
     stream::VerifyOptions verify =
         verify_options(phys_to_virt<void>(scratch->base()), scratch->size());
+    if (incoming.fault == UpdateFault::kTargetHeader) {
+        // The header as this build would see it with its magic damaged: the real check
+        // refuses it (the stream itself stays intact for the rollback).
+        u8 header[stream::kStreamHeaderSize];
+        std::memcpy(header, phys_to_virt<const void>(module.range.base()), sizeof(header));
+        header[0] ^= 0xFF;
+        auto decoded = stream::decode_stream_header(header, sizeof(header));
+        roll_back_with("injected failure (test_fail_update=target-header): {}",
+                       decoded.ok() ? "the damaged header decoded" : decoded.error().message());
+    }
+    if (incoming.fault == UpdateFault::kTargetVerify) {
+        verify.limits.max_domains = 0;  // the real verifier refuses every domain
+    }
     auto verified = stream::verify_stream(phys_to_virt<const void>(module.range.base()),
                                           module.range.size(), verify);
     if (!verified.ok()) {
@@ -416,6 +435,11 @@ u32 incoming_restore() {
     stream::StreamReader reader(verified_stream.get());
     u32 count = 0;
     for (const fbs::Domain* state : reader.domains()) {
+        if (count == 1 && incoming.fault == UpdateFault::kTargetRestore) {
+            roll_back_with(
+                "injected failure (test_fail_update=target-restore): domain {} ({}) not restored",
+                state->domid(), view(state->name()));
+        }
         auto domain = build_domain(reader, *state);
         if (!domain.ok()) {
             roll_back_with("domain {} ({}): {}", state->domid(), view(state->name()),
@@ -483,6 +507,10 @@ u32 incoming_restore() {
             continue;
         }
         domain_resume_restored(*domain, static_cast<DomainLifecycle>(state->lifecycle()));
+    }
+    if (incoming.fault == UpdateFault::kResume) {
+        roll_back(
+            "injected failure (test_fail_update=resume): every domain restored, none resumed");
     }
     incoming.restore_end = x86::rdtsc();
     scheduler_set_first_entry_hook(incoming_first_entry);

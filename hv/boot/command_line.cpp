@@ -4,6 +4,32 @@
 
 namespace relay {
 
+const char* update_fault_name(UpdateFault fault) {
+    switch (fault) {
+        case UpdateFault::kNone:
+            return "none";
+        case UpdateFault::kStaging:
+            return "staging";
+        case UpdateFault::kPreflight:
+            return "pre-flight";
+        case UpdateFault::kQuiesce:
+            return "quiesce";
+        case UpdateFault::kSerialize:
+            return "serialize";
+        case UpdateFault::kHandoff:
+            return "handoff";
+        case UpdateFault::kTargetHeader:
+            return "target-header";
+        case UpdateFault::kTargetVerify:
+            return "target-verify";
+        case UpdateFault::kTargetRestore:
+            return "target-restore";
+        case UpdateFault::kResume:
+            return "resume";
+    }
+    return "?";
+}
+
 const char* test_fault_name(TestFault fault) {
     switch (fault) {
         case TestFault::kNone:
@@ -103,6 +129,18 @@ void parse_handover(std::string_view value, CommandLineOptions* options,
     options->handover_size = size;
 }
 
+void parse_update_fault(std::string_view value, CommandLineOptions* options,
+                        CommandLineDiagnostics* diagnostics) {
+    for (u8 i = 1; i <= static_cast<u8>(UpdateFault::kResume); ++i) {
+        auto fault = static_cast<UpdateFault>(i);
+        if (value == update_fault_name(fault)) {
+            options->test_update_fault = fault;
+            return;
+        }
+    }
+    diagnostics->add("test_fail_update: '{}' is not a live-update phase", value);
+}
+
 void parse_test_fault(std::string_view value, CommandLineOptions* options,
                       CommandLineDiagnostics* diagnostics) {
     for (u8 raw = 0; raw <= static_cast<u8>(TestFault::kStackOverflow); ++raw) {
@@ -154,6 +192,8 @@ CommandLineOptions parse_command_line(std::string_view command_line,
             }
         } else if (key == "test_fault") {
             parse_test_fault(value, &options, diagnostics);
+        } else if (key == "test_fail_update") {
+            parse_update_fault(value, &options, diagnostics);
         } else if (key == "test_corrupt") {
             u64 domid = 0;
             if (parse_u64(value, &domid) && domid >= 1 && domid < 0x7FF0) {

@@ -28,6 +28,24 @@ enum class TestFault : u8 {
 
 const char* test_fault_name(TestFault fault);
 
+// Test only: a live update fails on purpose at one phase (docs/reliability.md). Phases
+// before the jump fail in the running build; target phases fail in the build that
+// receives a live-update stream (not in one that receives a stream back).
+enum class UpdateFault : u8 {
+    kNone,
+    kStaging,        // kexec_stage refuses the image
+    kPreflight,      // the pre-flight refuses the target
+    kQuiesce,        // the CPUs do not stop in time
+    kSerialize,      // writing the stream fails
+    kHandoff,        // the staged image changes before purgatory checks it
+    kTargetHeader,   // the target finds the stream header bad
+    kTargetVerify,   // the target's verifier refuses the stream
+    kTargetRestore,  // the target cannot restore the second domain
+    kResume,         // the target fails after restoring, before any vCPU runs
+};
+
+const char* update_fault_name(UpdateFault fault);
+
 struct CommandLineOptions {
     static constexpr u64 kDefaultHandoverSize = 64 * MiB;
     static constexpr u64 kHandoverAlignment = 4 * MiB;  // two halves, each 2 MiB aligned
@@ -44,6 +62,7 @@ struct CommandLineOptions {
     // Test only: flip one bit of this domain's RAM two seconds after the domains start,
     // to prove memory checks detect corruption (0: off).
     u16 test_corrupt_domid = 0;
+    UpdateFault test_update_fault = UpdateFault::kNone;  // test_fail_update=PHASE
 };
 
 struct CommandLineDiagnostics {

@@ -150,7 +150,7 @@ class LiveUpdateTest(RelayTestCase):
         # The target says why, hands back, and the previous build says it rolled back.
         self.expect_line(machine, r"live-update: 0\.1\.0\+reject refuses the stream: .*schema major")
         self.expect_line(machine, r"live-update: rolling back to the previous build")
-        self.expect_line(machine, r"live-update: ROLLED BACK: the new build refused the stream: .*schema major")
+        self.expect_line(machine, r"live-update: ROLLED BACK: 0\.1\.0\+reject refused the stream: .*schema major")
         self.expect_line(machine, r"live-update: rolled back; blackout \d+ us; every domain resumed in 0\.1\.0$")
         banners = [l.split()[3] for l in machine.lines() if l.startswith("(relay) Relay hypervisor ")]
         self.assertEqual(banners, ["0.1.0", "0.1.0+reject", "0.1.0", "0.1.0+b"])

@@ -78,4 +78,20 @@ TEST(CommandLine, EveryTestFaultNameRoundTrips) {
 }
 
 }  // namespace
+TEST(CommandLine, EveryUpdateFaultNameRoundTrips) {
+    for (u8 raw = 1; raw <= static_cast<u8>(UpdateFault::kResume); ++raw) {
+        auto fault = static_cast<UpdateFault>(raw);
+        CommandLineDiagnostics diagnostics;
+        std::string line = std::string("test_fail_update=") + update_fault_name(fault);
+        CommandLineOptions options = parse_command_line(line, &diagnostics);
+        EXPECT_EQ(options.test_update_fault, fault) << line;
+        EXPECT_EQ(diagnostics.count, 0u);
+    }
+    CommandLineDiagnostics diagnostics;
+    EXPECT_EQ(parse_command_line("test_fail_update=later", &diagnostics).test_update_fault,
+              UpdateFault::kNone);
+    ASSERT_EQ(diagnostics.count, 1u);
+    EXPECT_STREQ(diagnostics.messages[0], "test_fail_update: 'later' is not a live-update phase");
+}
+
 }  // namespace relay
