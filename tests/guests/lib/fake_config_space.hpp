@@ -53,7 +53,8 @@ public:
         function.bar_flags[index] = flags;
         function.bar_masks[index] = static_cast<u32>(address_mask);
         store32(function, offset, static_cast<u32>(address & address_mask) | flags);
-        if (kind == BarKind::kMemory64) {
+        // A 64-bit BAR in the last slot (a broken device) has no upper half.
+        if (kind == BarKind::kMemory64 && index + 1 < kBarCount) {
             function.bar_masks[index + 1] = static_cast<u32>(address_mask >> 32);
             store32(function, offset + 4, static_cast<u32>(address >> 32));
         }
