@@ -18,6 +18,33 @@ HEARTBEAT = re.compile(
     r" pass=(?P<passes>\d+) checked=(?P<checked>\d+) bytes vcpus=(?P<vcpus>\d+) "
     r"passes=(?P<vcpu_passes>[\d,]+) errors=(?P<errors>\d+)$")
 
+DMA_HEARTBEAT = re.compile(
+    _PREFIX + r"dma: heartbeat (?P<count>\d+) (?:"
+    r"(?P<ok>ok)"
+    r"|(?P<corrupt>CORRUPT) at 0x(?P<address>[0-9a-f]+) expected 0x(?P<expected>[0-9a-f]{16}) "
+    r"found 0x(?P<found>[0-9a-f]{16}) bad_words=(?P<bad_words>\d+) "
+    r"in=(?P<place>destination|past-count|source) transfer=(?P<corrupt_transfer>\d+) "
+    r"source=0x(?P<corrupt_source>[0-9a-f]+) destination=0x(?P<corrupt_destination>[0-9a-f]+)"
+    r"|(?P<timeout>TIMEOUT) in=(?P<step>busy|to-device|from-device) "
+    r"transfer=(?P<timeout_transfer>\d+) waited_ms=(?P<waited_ms>\d+) "
+    r"command=0x(?P<command>[0-9a-f]+) source=0x(?P<timeout_source>[0-9a-f]+) "
+    r"destination=0x(?P<timeout_destination>[0-9a-f]+))"
+    r" transfers=(?P<transfers>\d+) bytes=(?P<bytes>\d+) errors=(?P<errors>\d+) "
+    r"device=(?P<device>[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$")
+
+DMA_DEVICE = re.compile(
+    _PREFIX + r"dma: found edu (?P<vendor>[0-9a-f]{4}):(?P<device_id>[0-9a-f]{4}) "
+    r"at (?P<device>[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])")
+
+DMA_OUTSIDE = re.compile(
+    _PREFIX + r"dma: outside transfer (?P<direction>to|from) 0x(?P<address>[0-9a-f]+) (?:"
+    r"(?P<issued>issued)|completed after (?P<completed_ms>\d+) ms"
+    r"|(?P<timeout>TIMEOUT) after (?P<timeout_ms>\d+) ms|(?P<not_started>not started))")
+
+DMA_OUTSIDE_READ = re.compile(
+    _PREFIX + r"dma: outside read: (?P<unexpected>UNEXPECTED: )?device buffer "
+    r"(?P<contents>unchanged|all zero|all ones|holds the data written|changed|not checked)")
+
 CONTROL_RESULT = re.compile(
     _PREFIX + r"control: (?P<command>.+?): (?P<result>ok|error|UNEXPECTED)(?P<detail>.*)$")
 
@@ -109,6 +136,60 @@ def check_heartbeats(beats):
             problems.append("heartbeat %d went back" % current.count)
     problems += ["heartbeat %d: CORRUPT at %#x" % (b.count, b.address) for b in beats
                  if not b.ok]
+    return problems
+
+
+class DmaHeartbeat:
+    """One dma heartbeat line. `status` is "ok", "CORRUPT" or "TIMEOUT"; the details of
+    the first failed transfer since the previous heartbeat are set for the latter two."""
+
+    def __init__(self, match):
+        self.domid = int(match.group("domid"))
+        self.count = int(match.group("count"))
+        self.status = match.group("ok") or match.group("corrupt") or match.group("timeout")
+        self.ok = self.status == "ok"
+        self.transfers = int(match.group("transfers"))
+        self.bytes = int(match.group("bytes"))
+        self.errors = int(match.group("errors"))
+        self.device = match.group("device")
+        self.address = int(match.group("address"), 16) if match.group("address") else None
+        self.place = match.group("place")
+        self.step = match.group("step")
+        transfer = match.group("corrupt_transfer") or match.group("timeout_transfer")
+        self.transfer = int(transfer) if transfer else None
+
+
+def dma_heartbeats(lines, domid=None):
+    """The dma heartbeat lines among `lines` (of one domain, if given), in order."""
+    result = []
+    for line in lines:
+        match = DMA_HEARTBEAT.match(line)
+        if match and (domid is None or int(match.group("domid")) == domid):
+            result.append(DmaHeartbeat(match))
+    return result
+
+
+def check_dma_heartbeats(beats):
+    """Problems with a dma domain's heartbeats, as strings (empty when all is well):
+    counters consecutive from the first, transfers, bytes and errors never going back,
+    one device, every beat ok."""
+    problems = []
+    for previous, current in zip(beats, beats[1:]):
+        if current.count != previous.count + 1:
+            problems.append("heartbeat %d follows %d" % (current.count, previous.count))
+        if (current.transfers < previous.transfers or current.bytes < previous.bytes
+                or current.errors < previous.errors):
+            problems.append("heartbeat %d went back" % current.count)
+        if current.device != previous.device:
+            problems.append("heartbeat %d: device %s, was %s" % (current.count, current.device,
+                                                                 previous.device))
+    for beat in beats:
+        if beat.status == "CORRUPT":
+            problems.append("heartbeat %d: CORRUPT at %#x in %s (transfer %d)"
+                            % (beat.count, beat.address, beat.place, beat.transfer))
+        elif beat.status == "TIMEOUT":
+            problems.append("heartbeat %d: TIMEOUT in %s (transfer %d)"
+                            % (beat.count, beat.step, beat.transfer))
     return problems
 
 

@@ -11,6 +11,23 @@ LINES = [
     "(d3) memtest: heartbeat 4 CORRUPT at 0x1234568 expected 0x950c0cea8c7ea507 found "
     "0x950c0cea8c7ea506 bad_words=1 vcpu=0 pass=50 checked=1613996032 bytes vcpus=2 "
     "passes=50,51 errors=1",
+    "(d6) dma: found edu 1234:11e8 at 00:04.0 (revision 0x10, class 00ff00)",
+    "(d6) dma: heartbeat 1 ok transfers=2 bytes=8176 errors=0 device=00:04.0",
+    "(d6) dma: outside transfer to 0x8000000 issued (4088 bytes from the device buffer; "
+    "RAM ends at 0x2000000)",
+    "(d6) dma: outside transfer to 0x8000000 completed after 100 ms",
+    "(d6) dma: outside transfer from 0x8000000 issued (4088 bytes into the device buffer; "
+    "RAM ends at 0x2000000)",
+    "(d6) dma: outside transfer from 0x8000000 TIMEOUT after 1000 ms (command 0x1)",
+    "(d6) dma: outside read: device buffer all zero (511 words)",
+    "(d6) dma: heartbeat 2 CORRUPT at 0x9c3060 expected 0x950c0cea8c7ea507 found "
+    "0x950c0cea8c7ea506 bad_words=1 in=destination transfer=3 source=0x2a5000 "
+    "destination=0x9c3000 transfers=5 bytes=12264 errors=2 device=00:04.0",
+    "(d6) dma: heartbeat 3 TIMEOUT in=from-device transfer=6 waited_ms=1000 command=0x3 "
+    "source=0x2a5000 destination=0x9c3000 transfers=6 bytes=12264 errors=3 device=00:04.0",
+    "(d7) dma: heartbeat 1 ok transfers=0 bytes=0 errors=0 device=00:05.0",
+    "(d7) dma: outside read: UNEXPECTED: device buffer holds the data written to 0x8000000: "
+    "the DMAs reached memory outside the domain",
     "(d1) control: pause 3: ok",
     "(d1) control: pause 9: error ENOENT (-2)",
     "(d1) control: expect ENOENT pause 9: ok (error ENOENT (-2) as expected)",
@@ -44,6 +61,42 @@ class GuestOutputTest(unittest.TestCase):
                          ["heartbeat 4: CORRUPT at 0x1234568"])
         self.assertEqual(guest_output.check_heartbeats([beats[1], beats[0]]),
                          ["heartbeat 1 follows 2", "heartbeat 1 went back"])
+
+    def test_dma_heartbeats(self):
+        beats = guest_output.dma_heartbeats(LINES, 6)
+        self.assertEqual([(b.count, b.status, b.transfers, b.errors) for b in beats],
+                         [(1, "ok", 2, 0), (2, "CORRUPT", 5, 2), (3, "TIMEOUT", 6, 3)])
+        self.assertEqual(beats[0].device, "00:04.0")
+        self.assertEqual(beats[0].bytes, 8176)
+        self.assertEqual((beats[1].address, beats[1].place, beats[1].transfer),
+                         (0x9c3060, "destination", 3))
+        self.assertEqual((beats[2].step, beats[2].transfer), ("from-device", 6))
+        self.assertEqual(len(guest_output.dma_heartbeats(LINES)), 4)
+        self.assertEqual(guest_output.check_dma_heartbeats(beats[:1]), [])
+        self.assertEqual(guest_output.check_dma_heartbeats(beats), [
+            "heartbeat 2: CORRUPT at 0x9c3060 in destination (transfer 3)",
+            "heartbeat 3: TIMEOUT in from-device (transfer 6)",
+        ])
+        other = guest_output.dma_heartbeats(LINES, 7)
+        self.assertEqual(guest_output.check_dma_heartbeats([beats[0], other[0]]), [
+            "heartbeat 1 follows 1", "heartbeat 1 went back",
+            "heartbeat 1: device 00:05.0, was 00:04.0"])
+        # memtest's parser does not take dma's lines, nor the other way round.
+        self.assertEqual([b.domid for b in guest_output.heartbeats(LINES)], [2, 2, 3])
+
+    def test_dma_device_and_outside_lines(self):
+        device = [m for m in map(guest_output.DMA_DEVICE.match, LINES) if m]
+        self.assertEqual([(m.group("device_id"), m.group("device")) for m in device],
+                         [("11e8", "00:04.0")])
+        outside = [m for m in map(guest_output.DMA_OUTSIDE.match, LINES) if m]
+        self.assertEqual([(m.group("direction"), bool(m.group("issued")),
+                           m.group("completed_ms"), bool(m.group("timeout"))) for m in outside],
+                         [("to", True, None, False), ("to", False, "100", False),
+                          ("from", True, None, False), ("from", False, None, True)])
+        self.assertEqual(outside[0].group("address"), "8000000")
+        reads = [m for m in map(guest_output.DMA_OUTSIDE_READ.match, LINES) if m]
+        self.assertEqual([(m.group("contents"), bool(m.group("unexpected"))) for m in reads],
+                         [("all zero", False), ("holds the data written", True)])
 
     def test_control_results(self):
         self.assertEqual(guest_output.control_results(LINES), [

@@ -4,13 +4,23 @@
 // running. Each attack says what it is about to do first: nothing after it should appear.
 #include "tests/guests/lib/console.hpp"
 #include "tests/guests/lib/cpu.hpp"
+#include "tests/guests/lib/identity_mapping.hpp"
 #include "tests/guests/rogue/attacks.hpp"
-#include "tests/guests/rogue/outside_mapping.hpp"
 
 namespace relay::guest::rogue {
 
+namespace {
+
+// Relay maps only RAM: without a mapping of its own the access would be a page fault
+// inside the guest, not a nested-paging fault the hypervisor must handle.
+volatile u64* map_outside(u64 address) {
+    return static_cast<volatile u64*>(map_identity(address, sizeof(u64), Caching::kWriteBack));
+}
+
+}  // namespace
+
 void attack_write_outside(const RogueContext& context) {
-    volatile u64* target = map_identity(context.outside_address);
+    volatile u64* target = map_outside(context.outside_address);
     log_line("now writing outside RAM at {:#x} (RAM ends at {:#x})", context.outside_address,
              context.memory_size);
     console_flush();
@@ -20,7 +30,7 @@ void attack_write_outside(const RogueContext& context) {
 }
 
 void attack_read_outside(const RogueContext& context) {
-    volatile u64* target = map_identity(context.outside_address);
+    volatile u64* target = map_outside(context.outside_address);
     log_line("now reading outside RAM at {:#x} (RAM ends at {:#x})", context.outside_address,
              context.memory_size);
     u64 value = *target;

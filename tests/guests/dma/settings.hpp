@@ -1,0 +1,32 @@
+// The dma guest's command line (docs/testing.md, "dma"). Shared: tested on the host.
+#pragma once
+
+#include <string_view>
+
+#include "lib/result.hpp"
+#include "lib/types.hpp"
+#include "tests/guests/lib/command_line.hpp"
+#include "tests/guests/lib/pci.hpp"
+
+namespace relay::guest::dma {
+
+inline constexpr std::string_view kDmaArguments[] = {"seed",          "heartbeat_ms", "timeout_ms",
+                                                     "dma_mask_bits", "bdf",          "outside"};
+
+struct DmaSettings {
+    u64 seed = 1;
+    u64 heartbeat_ms = 500;
+    u64 timeout_ms = 1000;
+    u32 dma_mask_bits = 28;  // edu's default dma_mask
+    bool bdf_given = false;
+    pci::Bdf bdf;
+    bool outside_given = false;
+    u64 outside = 0;
+};
+
+// Reads and checks the arguments. `memory_size` is the domain's RAM (the start info's):
+// outside= must lie beyond it, and below the DMA limit, since edu would silently clamp a
+// higher address into RAM.
+Result<DmaSettings> parse_settings(const CommandLine& line, u64 memory_size);
+
+}  // namespace relay::guest::dma
