@@ -71,6 +71,7 @@ inline constexpr usize kMaxAssignedFunctions = 8;
 struct AssignedFunction {
     PciFunction function;
     pci::FunctionConfig config;  // the domain's view of its configuration space
+    bool translated = false;     // its device table entry points at the domain's I/O table
 };
 
 class Domain final : public ConsoleLineSink {
@@ -129,6 +130,10 @@ public:
     usize assigned_count = 0;
     u32 pci_address_latch = 0;
     Spinlock pci_lock;
+    // The I/O page table the IOMMU walks for those functions (hv/iommu_host.hpp):
+    // IOVA = guest-physical, the domain's RAM only. Zero when it has none.
+    HostPhysAddr io_root;
+    u8 io_levels = 0;
 
     GuestPhysAddr start_info;
     u64 tsc_khz = 0;

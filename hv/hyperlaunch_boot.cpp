@@ -9,6 +9,7 @@
 #include "hv/domain.hpp"
 #include "hv/domain_builder.hpp"
 #include "hv/domain_control.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
 #include "hv/passthrough.hpp"
@@ -100,6 +101,9 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     for (const hyperlaunch::DomainConfig& domain : config.domain_list()) {
         for (usize i = 0; i < domain.passthrough_count; ++i) {
             Status usable = passthrough_check(domain.passthrough[i]);
+            if (usable.ok()) {
+                usable = iommu_host::check_function(domain.passthrough[i]);
+            }
             if (!usable.ok()) {
                 return usable.error().prefix(
                     "configuration: /chosen/hypervisor/{}: property \"relay,passthrough\": ",

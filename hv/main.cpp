@@ -21,6 +21,7 @@
 #include "hv/console.hpp"
 #include "hv/extended_state.hpp"
 #include "hv/hyperlaunch_boot.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
@@ -202,6 +203,11 @@ Status setup_acpi() {
              acpi_info.table_count, acpi_info.cpu_count, acpi_info.local_apic_address);
     if (const acpi::TableLocation* ivrs = acpi_info.find("IVRS")) {
         log_info("ACPI: IVRS (AMD-Vi) at {} ({} bytes)", ivrs->address, ivrs->length);
+        const u8* table = memory.map(ivrs->address, ivrs->length);
+        if (table == nullptr) {
+            return make_error(ErrorCode::kOutOfRange, "IVRS at {} lies above 4 GiB", ivrs->address);
+        }
+        RELAY_TRY(iommu_host::save_ivrs(table, ivrs->length));
     }
     if (const acpi::TableLocation* dmar = acpi_info.find("DMAR")) {
         log_info("ACPI: DMAR (VT-d) at {} ({} bytes)", dmar->address, dmar->length);
@@ -296,6 +302,12 @@ volatile u64 recursion_limit = ~0ull;
         log_info("TSC: {} MHz (calibrated against the PIT)", hz / 1'000'000);
     }
     state.tsc_hz = hz;
+    if (restoring) {
+        liveupdate::incoming_adopt_iommu();  // or roll back
+    } else if (Status io = iommu_host::init(); !io.ok()) {
+        log_error("iommu: {}: no PCI function can be assigned", io.error().message());
+    }
+    mark("IOMMU");
     state.rtc_tsc = x86::rdtsc();
     state.rtc_unix_ns = x86::read_rtc_unix_seconds() * 1'000'000'000ull;
     mark("TSC and RTC");

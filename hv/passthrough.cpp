@@ -2,6 +2,7 @@
 
 #include "hv/arch/x86/pci_config.hpp"
 #include "hv/console.hpp"
+#include "hv/iommu_host.hpp"
 
 namespace relay {
 
@@ -121,7 +122,7 @@ Status passthrough_attach(Domain& domain, std::span<const PciFunction> functions
             AssignedFunction{function, pci::FunctionConfig(bars)};
         log_info("domain {}: {} assigned", domain.domid, pci_function_text(function).view());
     }
-    return ok_status();
+    return iommu_host::attach_domain(domain);
 }
 
 Status passthrough_restore(Domain& domain, std::span<const PciFunction> functions) {
@@ -165,7 +166,7 @@ Status passthrough_restore(Domain& domain, std::span<const PciFunction> function
         domain.assigned[domain.assigned_count++] =
             AssignedFunction{function, pci::FunctionConfig(bars)};
     }
-    return ok_status();
+    return iommu_host::adopt_domain(domain);
 }
 
 bool passthrough_port_in(Domain& domain, u16 port, u8 size, u32* value) {
@@ -224,6 +225,7 @@ void passthrough_stop(Domain& domain) {
             command & ~static_cast<u32>(pci::command::kBusMaster | pci::command::kMemorySpace |
                                         pci::command::kIoSpace));
     }
+    iommu_host::detach_domain(domain);
 }
 
 void passthrough_release(Domain& domain) {

@@ -9,6 +9,7 @@
 #include "hv/domain.hpp"
 #include "hv/exit_handler.hpp"
 #include "hv/extended_state.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/lib/spinlock.hpp"
 #include "hv/percpu.hpp"
 #include "hv/test_hooks.hpp"
@@ -289,6 +290,9 @@ void scheduler_run() {
     for (;;) {
         if (hold_state.load(std::memory_order_acquire) != 0) {
             hold_here();
+        }
+        if (this_cpu().index == 0) {
+            iommu_host::poll_events();  // fault reports (rate-limited inside)
         }
         Vcpu* next = pick_next(s);
         if (next == nullptr) {

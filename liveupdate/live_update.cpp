@@ -13,6 +13,7 @@
 #include "hv/domain_control.hpp"
 #include "hv/extended_state.hpp"
 #include "hv/hypercall.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/lib/spinlock.hpp"
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
@@ -29,6 +30,7 @@
 #include "liveupdate/target_boot.hpp"
 #include "migration_stream/compatibility.hpp"
 #include "migration_stream/features.hpp"
+#include "migration_stream/stream_verifier.hpp"
 
 extern "C" char __image_start[], __data_start[], relay_entry32[];
 
@@ -130,6 +132,9 @@ u64 prospective_required_features() {
             features |= stream::feature_mask(stream::Feature::kDeviceAssignment);
         }
     });
+    if (iommu_host::available()) {
+        features |= stream::feature_mask(stream::Feature::kIommuState);
+    }
     return features;
 }
 
@@ -189,6 +194,14 @@ usize next_command_line(char* buffer, usize capacity) {
     return out.length();
 }
 
+// How many ranges fit from `next` on in the first half of the workspace (the second
+// half holds the memory map built from them).
+usize workspace_room(HostPhysRange workspace, const HostPhysRange* next) {
+    u64 used = reinterpret_cast<const u8*>(next) - phys_to_virt<u8>(workspace.base());
+    // Keep half of the workspace for the memory map built after the ranges.
+    return used >= workspace.size() / 2 ? 0 : (workspace.size() / 2 - used) / sizeof(HostPhysRange);
+}
+
 // Multiboot2 information for the build that boots next, in `area`: the next build
 // (`line` kind=live-update, loaded at `load_base` in its half), or, should purgatory find
 // the staged image changed, this image again (kind=restore). The memory map arrays are
@@ -231,6 +244,17 @@ Result<usize> write_boot_info(HostPhysRange area, std::string_view loader, const
         if (static_cast<int>(i) != state.incoming_stream_module) {
             preserved[preserved_count++] = boot.modules[i].range;
         }
+    }
+    for (usize u = 0; u < iommu_host::unit_count(); ++u) {
+        usize room = workspace_room(workspace, preserved + preserved_count);
+        usize frames = iommu_host::table_frames(u, preserved + preserved_count, room);
+        if (frames > room) {
+            return make_error(ErrorCode::kOutOfRange,
+                              "IOMMU unit {}: {} table frame ranges do not fit the boot "
+                              "information workspace",
+                              u, frames);
+        }
+        preserved_count += frames;
     }
     preserved[preserved_count++] = HostPhysRange::unchecked(stream.base(), stream.size());
     preserved[preserved_count++] = state.image;
@@ -439,6 +463,15 @@ i64 live_update(Vcpu& caller) {
                             stream_buffer.size());
     if (!size.ok()) {
         return resume_all("serializing failed", size.error());
+    }
+    // A stream every reader would refuse cannot be handed back after a rollback either:
+    // find out here, while every domain can still run on.
+    stream::VerifyOptions self_check;
+    self_check.work_memory = scratch.data();
+    self_check.work_memory_size = scratch.size();
+    auto checked = stream::verify_stream(stream_buffer.data(), size.value(), self_check);
+    if (!checked.ok()) {
+        return resume_all("the stream fails its own verification", checked.error());
     }
     if (injected() == UpdateFault::kSerialize) {
         return resume_all(

@@ -4,6 +4,7 @@
 
 #include "hv/build_info.hpp"
 #include "hv/domain.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/vcpu.hpp"
 #include "hv/virtual_lapic.hpp"
 #include "liveupdate/update_history.hpp"
@@ -249,6 +250,10 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     return out.Finish();
 }
 
+// The IOMMU's table frames of one unit at a time (iommu_host::table_frames).
+constexpr usize kMaxIommuFrameRanges = 512;
+HostPhysRange iommu_frames[kMaxIommuFrameRanges];
+
 // Preserved ranges: every domain's RAM (merged where contiguous), the boot modules
 // (whole pages), the stream buffer and the previous image. Called twice: to count
 // (out == nullptr), then to fill exactly that many.
@@ -280,8 +285,10 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
     };
     domain_for_each([&](const Domain& domain) {
         for (usize i = 0; i < domain.extent_count; ++i) {
-            add(domain.extents[i].host.raw(), domain.extents[i].size,
-                fbs::PreservedRangeKind::GuestRam, domain.domid);
+            if (!domain.extents[i].is_mmio()) {  // an assigned device's BAR is not memory
+                add(domain.extents[i].host.raw(), domain.extents[i].size,
+                    fbs::PreservedRangeKind::GuestRam, domain.domid);
+            }
         }
     });
     const BootInfo& boot = *inputs.boot;
@@ -294,6 +301,13 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
             boot.modules[i].range.base().raw() + boot.modules[i].range.size(), kPageSize4K);
         add(base, end - base, fbs::PreservedRangeKind::BootModule, 0xFFFF);
     }
+    for (usize u = 0; u < iommu_host::unit_count(); ++u) {
+        usize frames = iommu_host::table_frames(u, iommu_frames, kMaxIommuFrameRanges);
+        for (usize f = 0; f < frames && f < kMaxIommuFrameRanges; ++f) {
+            add(iommu_frames[f].base().raw(), iommu_frames[f].size(),
+                fbs::PreservedRangeKind::IommuTables, 0xFFFF);
+        }
+    }
     add(inputs.stream_buffer.base().raw(), inputs.stream_buffer.size(),
         fbs::PreservedRangeKind::Stream, 0xFFFF);
     add(inputs.previous_image.base().raw(), inputs.previous_image.size(),
@@ -302,10 +316,93 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
     return count;
 }
 
+fbs::HostRange host_range(const HostPhysRange& range) {
+    return fbs::HostRange(range.base().raw(), range.size());
+}
+
+// Each IOMMU unit as the target adopts it: registers, device table and rings, the
+// assignments (sorted by BDF) and every frame of its tables.
+Result<flatbuffers::Offset<fbs::IommuState>> write_iommu(flatbuffers::FlatBufferBuilder& b) {
+    using flatbuffers::Offset;
+    if (iommu_host::unit_count() == 0) {
+        return Offset<fbs::IommuState>();
+    }
+    Offset<fbs::IommuUnit> units[iommu_host::kMaxUnits];
+    for (usize u = 0; u < iommu_host::unit_count(); ++u) {
+        iommu_host::UnitSnapshot unit;
+        RELAY_TRY(iommu_host::describe_unit(u, &unit));
+        // Assignments of this unit in BDF order (insertion sort: a handful at most).
+        struct Assignment {
+            u16 bdf;
+            u16 domid;
+            u64 root;
+            u8 levels;
+        };
+        constexpr usize kCapacity = kMaxDomains * kMaxAssignedFunctions;
+        Assignment assignments[kCapacity];
+        usize count = 0;
+        domain_for_each([&](const Domain& domain) {
+            for (usize i = 0; i < domain.assigned_count; ++i) {
+                const AssignedFunction& assigned = domain.assigned[i];
+                if (!assigned.translated ||
+                    iommu_host::unit_of(assigned.function) != static_cast<int>(u) ||
+                    count == kCapacity) {
+                    continue;
+                }
+                Assignment entry{assigned.function.bdf(), domain.domid, domain.io_root.raw(),
+                                 domain.io_levels};
+                usize at = count++;
+                while (at > 0 && assignments[at - 1].bdf > entry.bdf) {
+                    assignments[at] = assignments[at - 1];
+                    --at;
+                }
+                assignments[at] = entry;
+            }
+        });
+        Offset<fbs::IommuDeviceAssignment> assignment_offsets[kCapacity];
+        for (usize a = 0; a < count; ++a) {
+            // The hardware tag is the domid (hv/iommu_host.cpp).
+            assignment_offsets[a] = fbs::CreateIommuDeviceAssignment(
+                b, assignments[a].bdf, assignments[a].domid, assignments[a].domid,
+                assignments[a].root, assignments[a].levels, 0);
+        }
+        auto assignment_vector = b.CreateVector(assignment_offsets, count);
+        usize frames = iommu_host::table_frames(u, iommu_frames, kMaxIommuFrameRanges);
+        if (frames > kMaxIommuFrameRanges) {
+            return make_error(ErrorCode::kOutOfRange,
+                              "IOMMU unit {}: {} table frame ranges, the stream writer takes {}", u,
+                              frames, kMaxIommuFrameRanges);
+        }
+        fbs::HostRange frame_ranges[kMaxIommuFrameRanges];
+        for (usize f = 0; f < frames; ++f) {
+            frame_ranges[f] = host_range(iommu_frames[f]);
+        }
+        auto frame_vector = b.CreateVectorOfStructs(frame_ranges, frames);
+        fbs::HostRange root = host_range(unit.state.root_table);
+        fbs::HostRange commands = host_range(unit.state.command_queue);
+        fbs::HostRange events = host_range(unit.state.event_log);
+        fbs::IommuUnitBuilder out(b);
+        out.add_kind(fbs::IommuKind::AmdVi);
+        out.add_segment(unit.state.unit.segment);
+        out.add_bdf(unit.state.unit.id.raw);
+        out.add_register_base(unit.state.register_base.raw());
+        out.add_root_table(&root);
+        out.add_command_buffer(&commands);
+        out.add_event_log(&events);
+        out.add_control(unit.control);
+        out.add_translation_enabled(unit.translation_enabled);
+        out.add_assignments(assignment_vector);
+        out.add_table_frames(frame_vector);
+        units[u] = out.Finish();
+    }
+    auto unit_vector = b.CreateVector(units, iommu_host::unit_count());
+    return fbs::CreateIommuState(b, unit_vector);
+}
+
 usize preserved_bound(const StateWriterInputs& inputs) {
     usize extents = 0;
     domain_for_each([&](const Domain& domain) { extents += domain.extent_count; });
-    return extents + inputs.boot->module_count + 2;
+    return extents + inputs.boot->module_count + 2 + iommu_host::table_frame_bound();
 }
 
 stream::StreamShape current_shape(const StateWriterInputs& inputs) {
@@ -320,6 +417,10 @@ stream::StreamShape current_shape(const StateWriterInputs& inputs) {
             domain.vcpu_count * 832 + Uart16550::kLineCapacity + domain.assigned_count * 4 + 8;
     });
     shape.preserved_ranges = preserved_bound(inputs);
+    shape.iommu_units = iommu_host::unit_count();
+    domain_for_each(
+        [&](const Domain& domain) { shape.iommu_assignments += domain.assigned_count; });
+    shape.iommu_table_frames = iommu_host::table_frame_bound();
     shape.boot_modules = inputs.boot->module_count;
     shape.string_bytes += inputs.boot->module_count * BootInfo::kMaxStringLength / 4 + 1024;
     shape.update_records = update_history().size() + 1;
@@ -374,6 +475,8 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
     auto preserved_vector =
         b.CreateUninitializedVectorOfStructs<fbs::PreservedRange>(preserved_count, &preserved);
     collect_preserved(inputs, preserved);
+
+    RELAY_TRY_ASSIGN(iommu, write_iommu(b));
 
     // Update history.
     UpdateHistory& history = update_history();
@@ -435,6 +538,9 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
     host.add_preserved_ranges(preserved_vector);
     host.add_boot_modules(module_vector);
     host.add_domains(domain_vector);
+    if (!iommu.IsNull()) {
+        host.add_iommu(iommu);
+    }
     host.add_update_history(history_vector);
     host.add_host_tsc_frequency_khz(inputs.tsc_khz);
     auto root = host.Finish();

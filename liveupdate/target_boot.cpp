@@ -13,6 +13,7 @@
 #include "hv/domain.hpp"
 #include "hv/domain_builder.hpp"
 #include "hv/domain_control.hpp"
+#include "hv/iommu_host.hpp"
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
@@ -391,6 +392,10 @@ void incoming_claim_memory() {
             }
         }
     }
+    Status tables = iommu_host::claim_table_frames(reader.host_state().iommu());
+    if (!tables.ok()) {
+        roll_back_with("{}", tables.error().message());
+    }
     // The previous image stays intact until a vCPU has run here (a rollback needs it).
     if (incoming.line.previous_size != 0) {
         u64 base = align_down(incoming.line.previous_base.raw(), kPageSize4K);
@@ -405,6 +410,14 @@ void incoming_claim_memory() {
             }
             incoming.previous_image_claim = range;
         }
+    }
+}
+
+void incoming_adopt_iommu() {
+    stream::StreamReader reader(verified_stream.get());
+    Status adopted = iommu_host::adopt(reader.host_state().iommu());
+    if (!adopted.ok()) {
+        roll_back_with("{}", adopted.error().message());
     }
 }
 

@@ -37,6 +37,10 @@ int incoming_module();
 void incoming_claim_memory();
 
 // The producer's TSC frequency (same machine, same TSC): no recalibration needed.
+// Adopts the IOMMU units the stream describes (hv/iommu_host.hpp); rolls back if it
+// cannot. After the address space and the TSC, before any domain is restored.
+void incoming_adopt_iommu();
+
 u64 incoming_tsc_hz();
 // The producer's LAPIC timer rate, or 0 when it did not say.
 u32 incoming_apic_ticks_per_ms();
