@@ -91,6 +91,9 @@ struct State {
     usize unit_count = 0;
     Unit units[kMaxUnits];
     Spinlock lock;
+    // Every domain table's guard entries point here (IoPageTable::seal()): a zeroed
+    // frame no walk ever uses (a guard grants nothing), so it need not survive a handover.
+    HostPhysAddr guard;
     u64 next_poll_tsc = 0;
     u8 ivrs_copy[16 * KiB];
     usize ivrs_length = 0;
@@ -142,6 +145,15 @@ Status parse_ivrs_table() {
     return ok_status();
 }
 
+Status allocate_guard() {
+    State& s = state();
+    if (s.guard.raw() == 0) {
+        RELAY_TRY_ASSIGN(guard, allocate_zeroed(0));
+        s.guard = guard;
+    }
+    return ok_status();
+}
+
 Status map_registers(Unit& unit) {
     RELAY_TRY_ASSIGN(mapped,
                      hypervisor_address_space().map_mmio(unit.ivrs.mmio_base, kRegisterBlockSize));
@@ -171,8 +183,8 @@ Route route_of(const PciFunction& function) {
     }
     Route route;
     route.unit = static_cast<int>(unit - s.ivrs.units);
-    route.requester = range != nullptr ? range->requester_id(DeviceId(function.bdf()))
-                                       : DeviceId(function.bdf());
+    route.requester =
+        range != nullptr ? range->requester_id(DeviceId(function.bdf())) : DeviceId(function.bdf());
     return route;
 }
 
@@ -284,8 +296,8 @@ Status save_ivrs(const u8* table, usize length) {
         return ok_status();
     }
     if (length > sizeof(s.ivrs_copy)) {
-        return make_error(ErrorCode::kUnsupported, "IVRS: {} bytes, Relay keeps at most {}",
-                          length, sizeof(s.ivrs_copy));
+        return make_error(ErrorCode::kUnsupported, "IVRS: {} bytes, Relay keeps at most {}", length,
+                          sizeof(s.ivrs_copy));
     }
     for (usize i = 0; i < length; ++i) {
         s.ivrs_copy[i] = table[i];
@@ -315,6 +327,7 @@ namespace {
 Status init_units() {
     State& s = state();
     RELAY_TRY(parse_ivrs_table());
+    RELAY_TRY(allocate_guard());
     for (usize u = 0; u < s.ivrs.unit_count; ++u) {
         Unit& unit = s.units[u];
         unit.ivrs = s.ivrs.units[u];
@@ -335,10 +348,9 @@ Status init_units() {
                                           unit.ivrs.device_id.text().view(), unit.ivrs.mmio_base);
         }
         s.unit_count = u + 1;
-        log_info(
-            "iommu: AMD-Vi unit {} ({}) at {}: translation on, {} devices blocked, EFR {:#x}", u,
-            unit.ivrs.device_id.text().view(), unit.ivrs.mmio_base, kDeviceTableEntries,
-            unit.driver.extended_features());
+        log_info("iommu: AMD-Vi unit {} ({}) at {}: translation on, {} devices blocked, EFR {:#x}",
+                 u, unit.ivrs.device_id.text().view(), unit.ivrs.mmio_base, kDeviceTableEntries,
+                 unit.driver.extended_features());
     }
     return ok_status();
 }
@@ -375,13 +387,14 @@ Status claim_table_frames(const schema::IommuState* stream_state) {
 Status adopt(const schema::IommuState* stream_state) {
     State& s = state();
     RELAY_TRY(parse_ivrs_table());
+    RELAY_TRY(allocate_guard());
     usize described = stream_state != nullptr && stream_state->units() != nullptr
                           ? stream_state->units()->size()
                           : 0;
     if (described != s.ivrs.unit_count) {
         return make_error(ErrorCode::kUnsupported,
-                          "IOMMU: the stream describes {} units, this machine's IVRS {}",
-                          described, s.ivrs.unit_count);
+                          "IOMMU: the stream describes {} units, this machine's IVRS {}", described,
+                          s.ivrs.unit_count);
     }
     s.pending_count = 0;
     for (usize u = 0; u < described; ++u) {
@@ -511,6 +524,8 @@ Status attach_domain(Domain& domain) {
             return mapped.error().prefix("domain {}: I/O page table: ", domain.domid);
         }
     }
+    // Unmapped IOVAs fault visibly (QEMU 7.2 reports no fault at an empty entry).
+    table.seal(s.guard);
     iommu::IoDomain io{tag_of(domain), domain.io_root, domain.io_levels, true, true};
     for (usize i = 0; i < domain.assigned_count; ++i) {
         AssignedFunction& assigned = domain.assigned[i];
@@ -588,12 +603,11 @@ Status adopt_domain(Domain& domain) {
                               domain.domid, name, found->root, domain.io_root);
         }
         // The device table entry must be what the stream says.
-        RELAY_TRY_ASSIGN(entry, s.units[route.unit].driver.read_device_table_entry(
-                                    route.requester));
+        RELAY_TRY_ASSIGN(entry,
+                         s.units[route.unit].driver.read_device_table_entry(route.requester));
         auto fields = amd_vi::decode_device_table_entry(entry);
         if (!fields.ok()) {
-            return fields.error().prefix("domain {}: {}: device table entry: ", domain.domid,
-                                         name);
+            return fields.error().prefix("domain {}: {}: device table entry: ", domain.domid, name);
         }
         const amd_vi::DeviceTableEntryFields& f = fields.value();
         if (!f.valid || !f.translation_valid || f.page_table_root != found->root ||
@@ -610,25 +624,26 @@ Status adopt_domain(Domain& domain) {
             // Every table frame preserved (the target claimed it) and linked once.
             HostPhysAddr seen[256];
             usize seen_count = 0;
-            Status valid = table.validate(allowed, allowed_count, [&](HostPhysAddr frame, u8) -> Status {
-                if (!inside(s.preserved, s.preserved_count, frame)) {
-                    return make_error(ErrorCode::kCorrupt,
-                                      "table frame {} is not among the preserved table frames",
-                                      frame);
-                }
-                for (usize k = 0; k < seen_count; ++k) {
-                    if (seen[k] == frame) {
-                        return make_error(ErrorCode::kCorrupt, "table frame {} is linked twice",
+            Status valid =
+                table.validate(allowed, allowed_count, [&](HostPhysAddr frame, u8) -> Status {
+                    if (!inside(s.preserved, s.preserved_count, frame)) {
+                        return make_error(ErrorCode::kCorrupt,
+                                          "table frame {} is not among the preserved table frames",
                                           frame);
                     }
-                }
-                if (seen_count == sizeof(seen) / sizeof(seen[0])) {
-                    return make_error(ErrorCode::kOutOfRange, "more than {} table frames",
-                                      seen_count);
-                }
-                seen[seen_count++] = frame;
-                return ok_status();
-            });
+                    for (usize k = 0; k < seen_count; ++k) {
+                        if (seen[k] == frame) {
+                            return make_error(ErrorCode::kCorrupt, "table frame {} is linked twice",
+                                              frame);
+                        }
+                    }
+                    if (seen_count == sizeof(seen) / sizeof(seen[0])) {
+                        return make_error(ErrorCode::kOutOfRange, "more than {} table frames",
+                                          seen_count);
+                    }
+                    seen[seen_count++] = frame;
+                    return ok_status();
+                });
             if (!valid.ok()) {
                 return valid.error().prefix("domain {}: I/O page table at {}: ", domain.domid,
                                             found->root);
@@ -637,27 +652,26 @@ Status adopt_domain(Domain& domain) {
             // extents put it, and all of the RAM.
             u64 mapped = 0;
             Status exact = ok_status();
-            table.for_each_mapping(
-                [&](GuestPhysAddr iova, HostPhysAddr host, u64 size, amd_vi::IoPermissions) {
-                    if (!exact.ok()) {
-                        return;
-                    }
-                    bool matches = false;
-                    for (usize e = 0; e < domain.extent_count && !matches; ++e) {
-                        const GuestMemoryExtent& extent = domain.extents[e];
-                        matches = !extent.is_mmio() && iova.raw() >= extent.guest.raw() &&
-                                  iova.raw() + size <= extent.guest.raw() + extent.size &&
-                                  host.raw() == extent.host.raw() +
-                                                    (iova.raw() - extent.guest.raw());
-                    }
-                    if (!matches) {
-                        exact = make_error(ErrorCode::kCorrupt,
-                                           "IOVA {:#x} -> {} ({:#x} bytes) is not where the "
-                                           "domain's memory is",
-                                           iova.raw(), host, size);
-                    }
-                    mapped += size;
-                });
+            table.for_each_mapping([&](GuestPhysAddr iova, HostPhysAddr host, u64 size,
+                                       amd_vi::IoPermissions) {
+                if (!exact.ok()) {
+                    return;
+                }
+                bool matches = false;
+                for (usize e = 0; e < domain.extent_count && !matches; ++e) {
+                    const GuestMemoryExtent& extent = domain.extents[e];
+                    matches = !extent.is_mmio() && iova.raw() >= extent.guest.raw() &&
+                              iova.raw() + size <= extent.guest.raw() + extent.size &&
+                              host.raw() == extent.host.raw() + (iova.raw() - extent.guest.raw());
+                }
+                if (!matches) {
+                    exact = make_error(ErrorCode::kCorrupt,
+                                       "IOVA {:#x} -> {} ({:#x} bytes) is not where the "
+                                       "domain's memory is",
+                                       iova.raw(), host, size);
+                }
+                mapped += size;
+            });
             if (exact.ok() && mapped != ram) {
                 exact = make_error(ErrorCode::kCorrupt,
                                    "it maps {:#x} bytes, the domain has {:#x} bytes of RAM", mapped,
@@ -669,6 +683,9 @@ Status adopt_domain(Domain& domain) {
             }
             domain.io_root = found->root;
             domain.io_levels = found->levels;
+            // The previous build's guards point at its guard frame, which this build does
+            // not keep: point them at ours (each rewrite replaces one guard by another).
+            table.seal(s.guard);
         }
         assigned.translated = true;
         found->adopted = true;
@@ -716,8 +733,8 @@ void poll_events() {
             const Domain* domain = e.domain_id != 0 ? domain_find(e.domain_id) : nullptr;
             log_error("iommu: {} device {} domain {} ({}) address {:#x} {}: {}",
                       iommu::event_kind_name(e.kind), e.device.text().view(), e.domain_id,
-                      domain != nullptr ? domain->name_view() : std::string_view("none"),
-                      e.address, e.write ? "write" : "read", e.text.view());
+                      domain != nullptr ? domain->name_view() : std::string_view("none"), e.address,
+                      e.write ? "write" : "read", e.text.view());
         }
     }
     s.lock.unlock();

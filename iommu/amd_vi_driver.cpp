@@ -130,6 +130,7 @@ Status AmdViDriver::init(const AmdViConfig& config) {
 
     command_tail_ = 0;
     event_head_ = 0;
+    events_ahead_of_tail_ = false;
     sequence_ = 0;
     running_ = true;
     Status flushed = invalidate_everything();
@@ -200,6 +201,16 @@ Status AmdViDriver::adopt(const iommu::IommuState& state, u64 timeout_ns) {
     extended_features_ = registers_->read(mmio::kExtendedFeatures);
     command_tail_ = tail;
     event_head_ = event_head;
+    // Between head and tail only cleared entries: the previous build read them by content
+    // ahead of a tail register that never moved (QEMU 7.2; drain_events()).
+    u32 event_tail = static_cast<u32>(registers_->read(mmio::kEventTail) & kRingPointerMask);
+    bool all_clear = event_tail < c.event_log.entries * kEventSize;
+    for (u32 at = event_head; all_clear && at != event_tail;
+         at = (at + kEventSize) % (c.event_log.entries * kEventSize)) {
+        all_clear = memory_->read(c.event_log.base + at) == 0 &&
+                    memory_->read(c.event_log.base + at + 8) == 0;
+    }
+    events_ahead_of_tail_ = event_head != event_tail && all_clear;
     u64 stored = memory_->read(c.completion_store);
     // The larger: a wait the previous build queued may still store its number later.
     sequence_ = stored > state.completion_sequence ? stored : state.completion_sequence;
@@ -429,7 +440,24 @@ Status AmdViDriver::drain_events(Event* out, usize capacity, EventDrain* result)
     }
     u64 status_value = registers_->read(mmio::kStatus);
     u32 start_head = event_head_;
-    while (event_head_ != tail && result->count < capacity) {
+    // Entries are cleared once read, so a non-zero entry at the head is new even where the
+    // tail register has not moved past it: QEMU 7.2 writes entries without ever advancing
+    // its tail register, and a real unit may be between writing an entry and the tail.
+    // Either way the head ends where the unit's tail is (or will be).
+    auto entry_waiting = [&]() {
+        HostPhysAddr slot = config_.event_log.base + event_head_;
+        return memory_->read(slot) != 0 || memory_->read(slot + 8) != 0;
+    };
+    if (event_head_ == tail) {
+        events_ahead_of_tail_ = false;  // the tail register caught up
+    }
+    while (result->count < capacity) {
+        if (event_head_ == tail || events_ahead_of_tail_) {
+            if (!entry_waiting()) {
+                break;
+            }
+            events_ahead_of_tail_ = true;
+        }
         HostPhysAddr slot = config_.event_log.base + event_head_;
         EventLogEntry entry;
         u64 settle_start = clock_->now_ns();
@@ -449,7 +477,8 @@ Status AmdViDriver::drain_events(Event* out, usize capacity, EventDrain* result)
     if (event_head_ != start_head) {
         registers_->write(mmio::kEventHead, event_head_);
     }
-    result->remaining = ((tail + size - event_head_) % size) / kEventSize;
+    result->remaining = events_ahead_of_tail_ ? (entry_waiting() ? 1 : 0)
+                                              : ((tail + size - event_head_) % size) / kEventSize;
     if ((status_value & status::kEventOverflow) != 0) {
         result->overflowed = true;
         if (result->remaining == 0) {
@@ -462,6 +491,7 @@ Status AmdViDriver::drain_events(Event* out, usize capacity, EventDrain* result)
             registers_->write(mmio::kStatus, status::kEventOverflow);
             registers_->write(mmio::kControl, control_value);
             event_head_ = 0;
+            events_ahead_of_tail_ = false;
         }
     }
     return ok_status();

@@ -134,7 +134,9 @@ private:
     u64 extended_features_ = 0;
     u32 command_tail_ = 0;  // byte offset of the next free slot
     u32 event_head_ = 0;    // byte offset of the next entry to read
-    u64 sequence_ = 0;      // last completion-wait value submitted
+    // The head passed the tail register reading entries by content (drain_events()).
+    bool events_ahead_of_tail_ = false;
+    u64 sequence_ = 0;  // last completion-wait value submitted
 };
 
 }  // namespace relay::amd_vi

@@ -421,6 +421,47 @@ TEST(AmdViDriver, EventsDrainInOrderAcrossTheWrap) {
               "IO_PAGE_FAULT device 00:04.0 domain 3 address 0x7000000 write, page not present");
 }
 
+// QEMU 7.2 never advances the event log tail register: entries are found by content.
+TEST(AmdViDriver, EventsAreFoundWhenTheTailRegisterStaysBehind) {
+    Rig rig;
+    rig.init();
+    rig.unit.qemu_stale_event_tail = true;
+    for (u32 i = 0; i < 5; ++i) {
+        ASSERT_TRUE(rig.unit.inject_event(
+            make_event(EventCode::kIoPageFault, kEdu, 3, 0x1000000 + i * 0x1000ull, 0)));
+    }
+    EXPECT_EQ(rig.unit.reg(mmio::kEventTail), 0u);
+    iommu::IommuEvent events[8];
+    usize count = 0;
+    ASSERT_TRUE(rig.driver.poll_events(events, 3, &count).ok());
+    ASSERT_EQ(count, 3u);
+    EXPECT_EQ(events[2].address, 0x1002000u);
+    ASSERT_TRUE(rig.driver.poll_events(events, 8, &count).ok());
+    ASSERT_EQ(count, 2u);
+    EXPECT_EQ(events[0].address, 0x1003000u);
+    EXPECT_EQ(events[1].address, 0x1004000u);
+    // Nothing new: nothing reported (consumed entries were cleared).
+    ASSERT_TRUE(rig.driver.poll_events(events, 8, &count).ok());
+    EXPECT_EQ(count, 0u);
+    ASSERT_TRUE(rig.unit.inject_event(make_event(EventCode::kIoPageFault, kEdu, 3, 0x2000000, 0)));
+    ASSERT_TRUE(rig.driver.poll_events(events, 8, &count).ok());
+    ASSERT_EQ(count, 1u);
+    EXPECT_EQ(events[0].address, 0x2000000u);
+    EXPECT_TRUE(rig.unit.violations.empty());
+
+    // A successor (live update) finds the head ahead of the stale tail and goes on.
+    iommu::IommuState state;
+    ASSERT_TRUE(rig.driver.describe(&state).ok());
+    AmdViDriver successor(rig.unit, rig.unit, rig.clock);
+    ASSERT_TRUE(successor.adopt(state).ok());
+    ASSERT_TRUE(successor.poll_events(events, 8, &count).ok());
+    EXPECT_EQ(count, 0u);
+    ASSERT_TRUE(rig.unit.inject_event(make_event(EventCode::kIoPageFault, kEdu, 3, 0x3000000, 0)));
+    ASSERT_TRUE(successor.poll_events(events, 8, &count).ok());
+    ASSERT_EQ(count, 1u);
+    EXPECT_EQ(events[0].address, 0x3000000u);
+}
+
 TEST(AmdViDriver, DrainStopsAtCapacityAndKeepsTheRest) {
     Rig rig;
     rig.init();

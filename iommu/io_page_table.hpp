@@ -56,6 +56,16 @@ inline constexpr u64 kRelayBits = kPresent | kNextLevelMask | kAddressMask | kIo
 constexpr u8 next_level(u64 entry) {
     return static_cast<u8>((entry & kNextLevelMask) >> kNextLevelShift);
 }
+// A guard (IoPageTable::seal()): a present directory entry granting neither read nor
+// write. Nothing below it is reachable (permissions AND along the walk); a request through
+// it is an IO_PAGE_FAULT the unit logs.
+constexpr bool is_guard(u64 entry) {
+    return (entry & kPresent) != 0 && next_level(entry) != 0 && (entry & (kIoRead | kIoWrite)) == 0;
+}
+// Present and not a guard: a page or a directory Relay linked.
+constexpr bool is_linked(u64 entry) {
+    return (entry & kPresent) != 0 && !is_guard(entry);
+}
 }  // namespace io_pte
 
 struct IoPermissions {
@@ -185,7 +195,7 @@ public:
         HostPhysAddr table = root_;
         for (u8 level = levels_; level >= 1; --level) {
             u64 entry = memory_->read_entry(table, index_of(address, level));
-            if ((entry & io_pte::kPresent) == 0) {
+            if (!io_pte::is_linked(entry)) {
                 return make_error(ErrorCode::kNotFound, "IOVA {:#x} is not mapped", address);
             }
             u8 next = io_pte::next_level(entry);
@@ -240,6 +250,14 @@ public:
                     CheckTable&& check_table) const {
         return validate_table(root_, levels_, 0, allowed, allowed_count, check_table);
     }
+
+    // Fills every empty slot of every directory (levels 2 and up) with a guard entry
+    // pointing at `guard`, a zeroed 4 KiB frame nothing else uses, and points existing
+    // guards at it. A unit then reports a request for an unmapped IOVA as a permission
+    // fault at the guard: QEMU 7.2's amd-iommu logs no event for an empty entry below the
+    // root (its walk just stops). Guards map nothing: map() replaces them, unmap(),
+    // translate(), the visits, destroy() and validate() treat them as empty.
+    void seal(HostPhysAddr guard) { seal_table(root_, levels_, guard); }
 
     static u64 leaf_bits(IoPermissions permissions) {
         return io_pte::kPresent | (permissions.read ? io_pte::kIoRead : 0) |
@@ -313,7 +331,7 @@ private:
             bool found_hole = false;
             for (u8 level = levels_; level >= 1; --level) {
                 u64 entry = memory_->read_entry(table, index_of(address, level));
-                if ((entry & io_pte::kPresent) == 0) {
+                if (!io_pte::is_linked(entry)) {
                     u64 span = entry_span(level);
                     step = span - (address & (span - 1));
                     found_hole = true;
@@ -338,8 +356,9 @@ private:
         for (u8 level = levels_; level > leaf_level; --level) {
             usize index = index_of(input, level);
             u64 entry = memory_->read_entry(table, index);
-            if ((entry & io_pte::kPresent) == 0) {
-                // A fresh table is all zero: complete (it maps nothing) before it is linked.
+            if (!io_pte::is_linked(entry)) {
+                // A fresh table is all zero: complete (it maps nothing) before it is linked
+                // (in place of nothing or of a guard: refused either way until then).
                 RELAY_TRY_ASSIGN(next, memory_->allocate_table());
                 memory_->write_entry(table, index, next.raw() | directory_bits(level - 1));
                 table = next;
@@ -361,7 +380,7 @@ private:
         for (u8 level = levels_; level >= 2; --level) {
             usize index = index_of(boundary, level);
             u64 entry = memory_->read_entry(table, index);
-            if ((entry & io_pte::kPresent) == 0) {
+            if (!io_pte::is_linked(entry)) {
                 return ok_status();
             }
             if (io_pte::next_level(entry) == 0) {
@@ -403,7 +422,7 @@ private:
             u64 entry_base = table_base + i * span;
             u64 entry_last = entry_base + (span - 1);
             u64 entry = memory_->read_entry(table, i);
-            if ((entry & io_pte::kPresent) != 0) {
+            if (io_pte::is_linked(entry)) {
                 u64 lo = entry_base < first ? first : entry_base;
                 u64 hi = entry_last > last ? last : entry_last;
                 bool whole = lo == entry_base && hi == entry_last;
@@ -423,7 +442,7 @@ private:
             }
         }
         for (usize i = 0; i < io_pte::kEntries; ++i) {
-            if ((memory_->read_entry(table, i) & io_pte::kPresent) != 0) {
+            if (io_pte::is_linked(memory_->read_entry(table, i))) {
                 return false;
             }
         }
@@ -438,7 +457,7 @@ private:
         }
         for (usize i = 0; i < io_pte::kEntries; ++i) {
             u64 entry = memory_->read_entry(table, i);
-            if ((entry & io_pte::kPresent) != 0 && io_pte::next_level(entry) != 0) {
+            if (io_pte::is_linked(entry) && io_pte::next_level(entry) != 0) {
                 visit_tables(HostPhysAddr(entry & io_pte::kAddressMask), static_cast<u8>(level - 1),
                              visit);
             }
@@ -450,7 +469,7 @@ private:
         u64 span = entry_span(level);
         for (usize i = 0; i < io_pte::kEntries; ++i) {
             u64 entry = memory_->read_entry(table, i);
-            if ((entry & io_pte::kPresent) == 0) {
+            if (!io_pte::is_linked(entry)) {
                 continue;
             }
             u64 iova = base + i * span;
@@ -468,13 +487,31 @@ private:
         if (level > 1) {
             for (usize i = 0; i < io_pte::kEntries; ++i) {
                 u64 entry = memory_->read_entry(table, i);
-                if ((entry & io_pte::kPresent) != 0 && io_pte::next_level(entry) != 0) {
+                if (io_pte::is_linked(entry) && io_pte::next_level(entry) != 0) {
                     free_tables(HostPhysAddr(entry & io_pte::kAddressMask),
                                 static_cast<u8>(level - 1));
                 }
             }
         }
         memory_->free_table(table);
+    }
+
+    void seal_table(HostPhysAddr table, u8 level, HostPhysAddr guard) {
+        if (level < 2) {
+            return;
+        }
+        u64 guard_entry = guard.raw() | io_pte::kPresent |
+                          (static_cast<u64>(level - 1) << io_pte::kNextLevelShift);
+        usize entries = level == 6 ? 128 : io_pte::kEntries;  // the rest is beyond 2^64
+        for (usize i = 0; i < entries; ++i) {
+            u64 entry = memory_->read_entry(table, i);
+            if (entry == 0 || (io_pte::is_guard(entry) && entry != guard_entry)) {
+                memory_->write_entry(table, i, guard_entry);
+            } else if (io_pte::is_linked(entry) && io_pte::next_level(entry) != 0) {
+                seal_table(HostPhysAddr(entry & io_pte::kAddressMask), static_cast<u8>(level - 1),
+                           guard);
+            }
+        }
     }
 
     // True when every byte of [base, base + size) lies in some allowed range.
@@ -544,6 +581,15 @@ private:
             }
             u8 next = io_pte::next_level(entry);
             u64 address = entry & io_pte::kAddressMask;
+            if (io_pte::is_guard(entry)) {
+                if (next != level - 1) {
+                    return make_error(ErrorCode::kCorrupt,
+                                      "level-{} I/O guard entry {} (IOVA {:#x}) names next level "
+                                      "{}, not {}",
+                                      level, i, iova, next, level - 1);
+                }
+                continue;  // grants nothing: what it points at is never used
+            }
             if (next == 0) {
                 if (level > 3) {
                     return make_error(ErrorCode::kCorrupt,

@@ -143,6 +143,7 @@ struct QemuWalk {
     u64 address = 0;
     u64 page_size = 0;
     IoPermissions permissions;
+    bool reported = false;  // QEMU logged an IO_PAGE_FAULT (amdvi_page_fault())
 };
 QemuWalk qemu_walk(const FakeTableMemory& memory, HostPhysAddr root, u8 levels, u64 iova,
                    bool write) {
@@ -154,6 +155,7 @@ QemuWalk qemu_walk(const FakeTableMemory& memory, HostPhysAddr root, u8 levels, 
     do {
         unsigned perms = static_cast<unsigned>((pte >> 61) & 3);
         if ((pte & 1) == 0 || (perms & wanted) != wanted) {
+            walk.reported = true;
             return walk;
         }
         u64 pte_address = (pte & io_pte::kAddressMask) + (((iova >> (3 + 9 * level)) & 0x1FF) << 3);
@@ -190,6 +192,9 @@ void check_tree(const FakeTableMemory& memory, HostPhysAddr table, u8 level) {
             continue;
         }
         ASSERT_EQ(next, level - 1);
+        if (io_pte::is_guard(entry)) {
+            continue;  // seal(): grants nothing, links nothing
+        }
         ASSERT_EQ(entry & (io_pte::kIoRead | io_pte::kIoWrite), io_pte::kIoRead | io_pte::kIoWrite);
         u64 child = entry & io_pte::kAddressMask;
         ASSERT_TRUE(memory.exists(child)) << "entry links a freed table";
@@ -821,6 +826,56 @@ TEST(IoPageTableAdoption, SixLevelEntriesBeyondTheSpaceAreRefused) {
     ASSERT_FALSE(status.ok());
     EXPECT_NE(std::string(status.error().message()).find("beyond the 64-bit IOVA space"),
               std::string::npos);
+}
+
+// seal(): requests for unmapped IOVAs are refused with a fault QEMU reports (an empty
+// entry below the root ends QEMU 7.2's walk silently); mappings are unchanged, and the
+// table still maps, unmaps, validates and frees as before.
+TEST(IoPageTable, SealedTableReportsUnmappedRequests) {
+    FakeTableMemory memory;
+    auto table = Table::create(memory, 3);
+    ASSERT_TRUE(table.ok());
+    ASSERT_TRUE(
+        table->map(GuestPhysAddr(0), HostPhysAddr(0x4000'0000), 0x100'0000, kReadWrite).ok());
+    QemuWalk before = qemu_walk(memory, table->root(), 3, 0x100'0000, true);
+    EXPECT_FALSE(before.ok);
+    EXPECT_FALSE(before.reported) << "QEMU 7.2 does not report an empty entry below the root";
+
+    auto guard = memory.allocate_table();
+    ASSERT_TRUE(guard.ok());
+    usize tables = memory.live_tables();
+    table->seal(*guard);
+    check_tree(memory, table->root(), 3);
+    for (u64 iova : {0x100'0000ull, 0x1FF'F000ull, 0x4000'0000ull, 0x7F'C000'0000ull}) {
+        QemuWalk walk = qemu_walk(memory, table->root(), 3, iova, false);
+        EXPECT_FALSE(walk.ok) << std::hex << iova;
+        EXPECT_TRUE(walk.reported) << std::hex << iova;
+        EXPECT_FALSE(table->translate(GuestPhysAddr(iova)).ok());
+    }
+    QemuWalk mapped = qemu_walk(memory, table->root(), 3, 0xFF'F123, true);
+    EXPECT_TRUE(mapped.ok);
+    EXPECT_EQ(mapped.address, 0x40FF'F123u);
+    std::set<u64> seen;
+    table->for_each_table([&](HostPhysAddr t) { seen.insert(t.raw()); });
+    EXPECT_EQ(seen.count(guard->raw()), 0u);
+    EXPECT_EQ(seen.size(), tables - 1);
+    usize pages = 0;
+    table->for_each_mapping([&](GuestPhysAddr, HostPhysAddr, u64, IoPermissions) { ++pages; });
+    EXPECT_EQ(pages, 8u);
+    HostPhysRange domain = HostPhysRange::unchecked(HostPhysAddr(0x4000'0000), 0x100'0000);
+    Status valid = table->validate(&domain, 1, [](HostPhysAddr, u8) { return ok_status(); });
+    EXPECT_TRUE(valid.ok()) << valid.error().message();
+
+    // Mapping over a guard replaces it; unmapping leaves the other guards.
+    ASSERT_TRUE(
+        table->map(GuestPhysAddr(0x4000'0000), HostPhysAddr(0x8000'0000), 0x2000, kReadWrite).ok());
+    EXPECT_EQ(table->translate(GuestPhysAddr(0x4000'1000))->address, HostPhysAddr(0x8000'1000));
+    ASSERT_TRUE(table->unmap(GuestPhysAddr(0x4000'0000), 0x2000).ok());
+    EXPECT_FALSE(table->translate(GuestPhysAddr(0x4000'1000)).ok());
+    EXPECT_TRUE(qemu_walk(memory, table->root(), 3, 0x100'0000, true).reported);
+    memory.strict_frees = false;
+    table->destroy();
+    EXPECT_EQ(memory.live_tables(), 1u) << "only the guard frame is left";
 }
 
 }  // namespace

@@ -146,6 +146,8 @@ public:
     // --- Test controls ----------------------------------------------------------------
     bool stalled = false;
     bool qemu_head_quirk = false;
+    // QEMU 7.2 writes event log entries without ever advancing the tail register.
+    bool qemu_stale_event_tail = false;
     // 0: run every queued command when kicked (QEMU); n: at most n per tail write and per
     // register or memory read of the driver, like a unit working in parallel with it.
     usize commands_per_kick = 0;
@@ -174,17 +176,23 @@ public:
             (registers_[mmio::kStatus] & status::kEventOverflow) != 0) {
             return false;
         }
-        u32 tail = static_cast<u32>(registers_[mmio::kEventTail] & kRingPointerMask);
+        u32 tail = qemu_stale_event_tail
+                       ? stale_event_tail_
+                       : static_cast<u32>(registers_[mmio::kEventTail] & kRingPointerMask);
         u32 head = static_cast<u32>(registers_[mmio::kEventHead] & kRingPointerMask);
         u32 next = (tail + kEventSize) % size;
-        if (next == head) {
+        if (next == head && !qemu_stale_event_tail) {
             registers_[mmio::kStatus] |= status::kEventOverflow;
             return false;
         }
         u64 base = event_base();
         memory_[base + tail] = entry.words[0];
         memory_[base + tail + 8] = entry.words[1];
-        registers_[mmio::kEventTail] = next;
+        if (qemu_stale_event_tail) {
+            stale_event_tail_ = next;
+        } else {
+            registers_[mmio::kEventTail] = next;
+        }
         return true;
     }
 
@@ -390,6 +398,7 @@ private:
     u32 head_ = 0;
     u64 head_register_ = 0;
     bool command_error_ = false;
+    u32 stale_event_tail_ = 0;
     std::map<u16, DeviceTableEntry> dte_cache_;
     std::map<std::pair<u16, u64>, Translation> iotlb_;
 };

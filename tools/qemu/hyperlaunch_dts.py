@@ -81,6 +81,18 @@ def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpu
        "memory": _memory(memory_kib), "index": mb_index, "bootargs": bootargs, "elf": elf}
 
 
+DMA_ELF = "bazel-bin/tests/guests/dma.elf"
+
+
+def dma_domain(domid, functions, mb_index, bootargs="", memory_kib=16 * 1024, name="dma"):
+    """A dma guest node (docs/testing.md, "dma") with `functions` (a list of "BB:DD.F")
+    assigned through relay,passthrough."""
+    node = guest_domain(name, domid, mb_index, DMA_ELF, bootargs, memory_kib)
+    listed = ", ".join('"%s"' % f for f in functions)
+    return node.replace("                kernel {",
+                        "                relay,passthrough = %s;\n                kernel {" % listed, 1)
+
+
 def configuration(nodes):
     return """/dts-v1/;
 / {

@@ -67,6 +67,8 @@ def qemu_base_args(smp=2, memory="512M", extra_devices=(), single_thread=None):
     ]
     for device in extra_devices:
         args += ["-device", device]
+    # Debugging: further QEMU arguments, e.g. RELAY_QEMU_EXTRA="-trace amdvi_page_fault".
+    args += os.environ.get("RELAY_QEMU_EXTRA", "").split()
     return args
 
 

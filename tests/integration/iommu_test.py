@@ -1,0 +1,126 @@
+"""IOMMU and device assignment (issue 6): a dma domain owns QEMU's edu device, whose DMA
+goes through the AMD-Vi unit (QEMU -device amd-iommu) and the domain's I/O page table.
+DMA keeps working across ten live updates; DMA outside the domain's memory is blocked
+and reported while the other domains run on; configurations that assign what cannot be
+assigned are refused with a message naming the problem (docs/iommu.md).
+
+On q35 with the default VGA (00:01.0) and NIC (00:02.0), amd-iommu is 00:03.0 and edu
+00:04.0 (amd-iommu must come first)."""
+
+import re
+
+import guest_output
+import hyperlaunch_dts
+import relay_qemu
+from relay_test_support import RelayTestCase, config_modules, main
+
+DEVICES = ("amd-iommu", "edu")
+EDU = "00:04.0"
+COMPLETE = re.compile(r"live-update: update (\d+) from (\S+) to (\S+) complete")
+ADOPTED = re.compile(r"^\(relay\) iommu: AMD-Vi unit 0 \(00:03\.0\) adopted running: 1 assignments")
+
+
+class IommuTest(RelayTestCase):
+    timeout = 300
+
+    def boot_domains(self, script, dma_args="heartbeat_ms=200 bdf=" + EDU, functions=(EDU,),
+                     devices=DEVICES, extra=()):
+        nodes = [hyperlaunch_dts.control_domain(script),
+                 hyperlaunch_dts.memtest_domain(2, memory_kib=16 * 1024,
+                                                bootargs="seed=2 heartbeat_ms=200"),
+                 hyperlaunch_dts.dma_domain(3, list(functions), 4, "seed=3 " + dma_args)]
+        dtb = hyperlaunch_dts.compile_configuration(nodes + list(extra), self.work_dir)
+        return self.boot("", config_modules(dtb), devices=devices)
+
+    def dma_beats(self, machine):
+        return guest_output.dma_heartbeats(machine.lines(), 3)
+
+    def assert_dma_healthy(self, machine):
+        beats = self.dma_beats(machine)
+        self.assertGreater(len(beats), 3)
+        self.assertEqual(guest_output.check_dma_heartbeats(beats), [])
+        self.assertEqual(beats[-1].errors, 0)
+        memtest = guest_output.heartbeats(machine.lines(), 2)
+        self.assertEqual(guest_output.check_heartbeats(memtest), [])
+        output = machine.output()
+        for bad in ("PANIC", "EXCEPTION", "CORRUPT", "TIMEOUT", "crashed"):
+            self.assertNotIn(bad, output)
+
+    def test_dma_across_ten_live_updates(self):
+        machine = self.boot_domains(
+            "sleep 1;loop 5;stage relay_b.elf;update;sleep 1;stage relay.elf;update;sleep 1;end;list")
+        self.expect_line(machine, r"^\(relay\) iommu: 00:04\.0 -> domain 3 \(dma\): DMA translated")
+        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
+        lines = machine.lines()
+        updates = [COMPLETE.search(l) for l in lines if COMPLETE.search(l)]
+        self.assertEqual(len(updates), 10)
+        # Each target adopted the running unit with the dma domain's assignment.
+        self.assertEqual(len([l for l in lines if ADOPTED.match(l)]), 10)
+        # Transfers completed between every two updates and after the last one.
+        last_update = max(i for i, l in enumerate(lines) if COMPLETE.search(l))
+        transfers_then = self.dma_beats_before(lines, last_update)
+        start = len(machine.lines())
+        for _ in range(3):
+            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
+        self.assertGreater(self.dma_beats(machine)[-1].transfers, transfers_then)
+        self.assert_dma_healthy(machine)
+        first_update = min(i for i, l in enumerate(lines) if COMPLETE.search(l))
+        self.assertGreater(self.dma_beats_before(lines, last_update),
+                           self.dma_beats_before(lines, first_update))
+
+    def dma_beats_before(self, lines, index):
+        beats = guest_output.dma_heartbeats(lines[:index], 3)
+        return beats[-1].transfers if beats else 0
+
+    def test_dma_outside_memory_is_blocked_and_reported(self):
+        # RAM is 16 MiB: 0x1000000 is the first address past it.
+        machine = self.boot_domains("sleep 6;list",
+                                    dma_args="heartbeat_ms=200 bdf=%s outside=0x1000000" % EDU)
+        # The read through the IOMMU found nothing: the device buffer holds zeros, not the
+        # memory that lies past the domain's RAM. (QEMU 7.2 walks the guard entries the
+        # domain's table has there and faults, but never stores the event in the log: the
+        # console report, "iommu: DMA fault device ...", needs a unit that logs; docs/iommu.md.)
+        self.expect_line(machine, r"^\(d3\) dma: outside read: device buffer all zero")
+        self.expect_line(machine, r"^\(d3\) dma: outside test done: normal transfers go on")
+        start = len(machine.lines())
+        for _ in range(3):
+            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
+            start = self.expect_line(machine, r"^\(d2\) memtest: heartbeat \d+ ok", start=start)[0] + 1
+        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
+        self.assert_dma_healthy(machine)
+
+    def refused(self, machine, message):
+        self.expect_line(machine, r"^\(relay\) error: boot failed: configuration: .*" + message)
+        self.expect_exit(machine, 35)
+
+    def test_unknown_function_is_refused(self):
+        machine = self.boot_domains("list", functions=("00:1f.7",))
+        self.refused(machine, re.escape('/chosen/hypervisor/dma: property "relay,passthrough": ') +
+                     r".*00:1f\.7")
+
+    def test_function_assigned_twice_is_refused(self):
+        # relay-config refuses the tree too, so the modules come from the valid one.
+        nodes = [hyperlaunch_dts.control_domain("list"),
+                 hyperlaunch_dts.memtest_domain(2, memory_kib=16 * 1024),
+                 hyperlaunch_dts.dma_domain(3, [EDU], 4, "seed=3")]
+        good = hyperlaunch_dts.compile_configuration(nodes, self.work_dir, name="good")
+        other = hyperlaunch_dts.dma_domain(4, [EDU], 4, "seed=4", name="dma2")
+        bad = hyperlaunch_dts.compile_configuration(nodes + [other], self.work_dir, name="bad")
+        modules = config_modules(good)
+        modules[0] = relay_qemu.Module(bad, modules[0].args, name="config.dtb")
+        machine = self.boot("", modules, devices=DEVICES)
+        self.refused(machine, r"00:04\.0 is already assigned to /chosen/hypervisor/dma")
+
+    def test_assignment_without_an_iommu_is_refused(self):
+        # Without amd-iommu, edu is 00:03.0.
+        machine = self.boot_domains("list", devices=("edu",), functions=("00:03.0",))
+        self.refused(machine, r"00:03\.0 cannot be assigned: its DMA could reach any memory "
+                              r"\(no IVRS table")
+
+    def test_the_iommu_itself_cannot_be_assigned(self):
+        machine = self.boot_domains("list", functions=("00:03.0",))
+        self.refused(machine, r"00:03\.0 is the IOMMU \(AMD-Vi unit 0\): it cannot be assigned")
+
+
+if __name__ == "__main__":
+    main()
