@@ -316,6 +316,13 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
     }
     stream::VerifyOptions verify =
         verify_options(phys_to_virt<void>(scratch->base()), scratch->size());
+    // No domain may be given this hypervisor's own memory (issue 7): the verifier refuses
+    // guest RAM in the image, the handover region (both halves: the previous image and
+    // this build's workspace) or the stream, and names which.
+    verify.add_hypervisor_range(image.base().raw(), image.size(), "this build's image");
+    verify.add_hypervisor_range(incoming.handover.base().raw(), incoming.handover.size(),
+                                "the handover region");
+    verify.add_hypervisor_range(module.range.base().raw(), module.range.size(), "the state stream");
     if (incoming.fault == UpdateFault::kTargetHeader) {
         // The header as this build would see it with its magic damaged: the real check
         // refuses it (the stream itself stays intact for the rollback).

@@ -275,6 +275,17 @@ private:
         return ok_status();
     }
 
+    // The reading hypervisor's range that [base, last] overlaps, or nullptr.
+    const HypervisorRange* hypervisor_overlap(u64 base, u64 last) const {
+        for (usize i = 0; i < options_.hypervisor_range_count; ++i) {
+            const HypervisorRange& range = options_.hypervisor_ranges[i];
+            if (range.size != 0 && base <= range.base + (range.size - 1) && range.base <= last) {
+                return &range;
+            }
+        }
+        return nullptr;
+    }
+
     Status check_counts() {
         RELAY_TRY(check_limit("domains", length(state_.domains()), limits_.max_domains));
         RELAY_TRY(check_limit("preserved ranges", length(state_.preserved_ranges()),
@@ -448,6 +459,15 @@ private:
                              range.owner_domid(), kNoOwnerDomid);
             }
             u64 last = range.base() + (range.size() - 1);
+            if (const HypervisorRange* hypervisor = hypervisor_overlap(range.base(), last);
+                owned && hypervisor != nullptr) {
+                return Error(ErrorCode::kCorrupt,
+                             "preserved range {} ({} of domid {}) [{:#x}, {:#x}] overlaps "
+                             "hypervisor memory: {} [{:#x}, +{:#x})",
+                             i, schema::EnumNamePreservedRangeKind(range.kind()),
+                             range.owner_domid(), range.base(), last, hypervisor->what,
+                             hypervisor->base, hypervisor->size);
+            }
             if (target_half_size_ > 0 &&
                 range.base() <= target_half_base_ + (target_half_size_ - 1) &&
                 target_half_base_ <= last) {
@@ -846,6 +866,16 @@ private:
                                  "{}: RAM extents up to extent {} add up to {:#x} bytes, more than "
                                  "the declared {} KiB",
                                  name.c_str(), i, ram_bytes, domain.boot()->memory_kib());
+                }
+                // Before the preserved-range check: a stream that also lists the hypervisor's
+                // memory as this domain's preserved RAM still names the real problem.
+                if (const HypervisorRange* hypervisor =
+                        hypervisor_overlap(extent.host_phys(), host_last)) {
+                    return Error(ErrorCode::kCorrupt,
+                                 "{}: extent {} host [{:#x}, {:#x}] overlaps hypervisor memory: "
+                                 "{} [{:#x}, +{:#x})",
+                                 name.c_str(), i, extent.host_phys(), host_last, hypervisor->what,
+                                 hypervisor->base, hypervisor->size);
                 }
                 if (!inside_preserved(extent.host_phys(), host_last,
                                       schema::PreservedRangeKind::GuestRam, domain.domid())) {

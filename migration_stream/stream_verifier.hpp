@@ -11,7 +11,9 @@
 //      non-overlapping and inside declared memory, host ranges inside preserved ranges
 //      of the right kind and owner, no overlaps between preserved ranges, nothing
 //      preserved in the target's half of the handover region, IOMMU assignments naming
-//      existing domains, required feature bits set for the content that needs them.
+//      existing domains, required feature bits set for the content that needs them, and
+//      no guest memory (RAM extent or guest-owned preserved range) in the reading
+//      hypervisor's own memory (VerifyOptions::hypervisor_ranges).
 // A VerifiedStream points into the caller's bytes: they must outlive it and not change.
 #pragma once
 
@@ -24,7 +26,17 @@
 
 namespace relay::stream {
 
+// Host memory that belongs to the reading hypervisor (its loaded image, the handover
+// region, the stream being read): a stream that gives any of it to a domain would let a
+// guest write the hypervisor. `what` names it in the refusal ("this build's image").
+struct HypervisorRange {
+    u64 base = 0;
+    u64 size = 0;
+    const char* what = "";
+};
+
 struct VerifyOptions {
+    static constexpr usize kMaxHypervisorRanges = 4;
     StreamLimits limits = kDefaultStreamLimits;
     // The build doing the reading (this build unless a test says otherwise).
     CompatibilityNote reader = this_build_compatibility_note();
@@ -33,6 +45,19 @@ struct VerifyOptions {
     // kOutOfMemory error that says how much is needed.
     void* work_memory = nullptr;
     usize work_memory_size = 0;
+    // No guest-RAM extent and no guest-owned preserved range may overlap these (empty for
+    // host tools, which read streams of other machines).
+    HypervisorRange hypervisor_ranges[kMaxHypervisorRanges] = {};
+    usize hypervisor_range_count = 0;
+
+    // Appends a range; false when full.
+    bool add_hypervisor_range(u64 base, u64 size, const char* what) {
+        if (hypervisor_range_count == kMaxHypervisorRanges) {
+            return false;
+        }
+        hypervisor_ranges[hypervisor_range_count++] = HypervisorRange{base, size, what};
+        return true;
+    }
 };
 
 // Work memory the semantic checks need for a stream with this many memory extents (all

@@ -380,5 +380,84 @@ INSTANTIATE_TEST_SUITE_P(
         return std::string(info.param.name);
     });
 
+// Issue 7: a stream must not give a domain the reading hypervisor's own memory (its image,
+// the handover region, the stream). The sample's domain 1 has 4 MiB at 4 GiB, domain 2 the
+// next 4 MiB; host tools pass no hypervisor ranges and accept the same stream.
+Result<VerifiedStream> verify_with_hypervisor(const std::vector<u8>& bytes, AlignedBytes& storage,
+                                              u64 base, u64 size, const char* what) {
+    VerifyOptions options;
+    EXPECT_TRUE(options.add_hypervisor_range(0x200000, 0x200000, "this build's image"));
+    EXPECT_TRUE(options.add_hypervisor_range(base, size, what));
+    storage = AlignedBytes(bytes);
+    return StreamVerifier(options).verify_allocating(storage.data(), storage.size);
+}
+
+void expect_hypervisor_refusal(const std::vector<u8>& bytes, u64 base, u64 size, const char* what,
+                               const std::string& part) {
+    ASSERT_FALSE(bytes.empty()) << "the mutation did not apply";
+    AlignedBytes storage;
+    auto verified = verify_with_hypervisor(bytes, storage, base, size, what);
+    ASSERT_FALSE(verified.ok()) << "accepted; expected: " << part;
+    EXPECT_EQ(verified.error().code(), ErrorCode::kCorrupt);
+    EXPECT_NE(std::string(verified.error().message()).find(part), std::string::npos)
+        << "message: " << verified.error().message() << "\nexpected part: " << part;
+}
+
+TEST(StreamVerifier, AcceptsGuestMemoryClearOfTheHypervisor) {
+    AlignedBytes storage;
+    auto verified =
+        verify_with_hypervisor(sample(), storage, 0x8000000, 0x4000000, "the handover region");
+    ASSERT_TRUE(verified.ok()) << verified.error().message();
+    // Right next to domain 2's last byte is still clear.
+    auto adjacent = verify_with_hypervisor(sample(), storage, 0x100800000, 0x1000, "the stream");
+    ASSERT_TRUE(adjacent.ok()) << adjacent.error().message();
+}
+
+TEST(StreamVerifier, RefusesAnExtentInTheHypervisorsImage) {
+    // Domain 2's last extent moved onto the image (outside every preserved range too: the
+    // hypervisor's memory is what the message names).
+    expect_hypervisor_refusal(
+        testing::mutate_payload(
+            sample(),
+            [](fbs::HostState& s) { return extent(s, 1, 3).mutate_host_phys(0x300000), true; }),
+        0x8000000, 0x4000000, "the handover region",
+        "domain 2 (\"guest-2\"): extent 3 host [0x300000, 0x3fffff] overlaps hypervisor memory: "
+        "this build's image [0x200000, +0x200000)");
+}
+
+TEST(StreamVerifier, RefusesGuestMemoryInTheHandoverRegionOrTheStream) {
+    // A stream whose preserved guest RAM (and so its extents) is where this hypervisor put
+    // its handover region, or the stream itself: refused at the preserved range.
+    expect_hypervisor_refusal(sample(), 0x100100000, 0x100000, "the handover region",
+                              "preserved range 1 (GuestRam of domid 1) [0x100000000, 0x1003fffff] "
+                              "overlaps hypervisor memory: the handover region [0x100100000, "
+                              "+0x100000)");
+    expect_hypervisor_refusal(
+        sample(), 0x1007ff000, 0x2000, "the state stream",
+        "(GuestRam of domid 2) [0x100400000, 0x1007fffff] overlaps hypervisor "
+        "memory: the state stream [0x1007ff000, +0x2000)");
+}
+
+TEST(StreamVerifier, RefusesAnExtentInAnotherDomainsMemory) {
+    // Domain 2's extent 0 onto domain 1's first MiB: not domain 2's preserved RAM.
+    expect_refused(testing::mutate_payload(sample(),
+                                           [](fbs::HostState& s) {
+                                               return extent(s, 1, 0).mutate_host_phys(
+                                                          extent(s, 0, 0).host_phys()),
+                                                      true;
+                                           }),
+                   ErrorCode::kCorrupt,
+                   "domain 2 (\"guest-2\"): extent 0 host [0x100000000, 0x1000fffff] is not inside "
+                   "a guest-RAM preserved range of domid 2");
+}
+
+TEST(StreamVerifier, HypervisorRangesAreBounded) {
+    VerifyOptions options;
+    for (usize i = 0; i < VerifyOptions::kMaxHypervisorRanges; ++i) {
+        EXPECT_TRUE(options.add_hypervisor_range(i * 0x1000, 0x1000, "range"));
+    }
+    EXPECT_FALSE(options.add_hypervisor_range(0x10000, 0x1000, "one too many"));
+}
+
 }  // namespace
 }  // namespace relay::stream

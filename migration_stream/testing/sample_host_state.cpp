@@ -10,7 +10,6 @@ namespace fbs = relay::schema;
 using flatbuffers::FlatBufferBuilder;
 using flatbuffers::Offset;
 
-constexpr u64 kGuestRamBase = 4 * GiB;
 constexpr u64 kIommuTablesBase = 64 * MiB;
 constexpr u64 kIommuTablesSize = 4 * MiB;
 constexpr u64 kHandoverBase = 128 * MiB;
@@ -27,7 +26,8 @@ u16 domid_of(u32 domain) {
 }
 
 u64 domain_host_base(const SampleOptions& options, u32 domain) {
-    return kGuestRamBase + u64{domain} * options.extents_per_domain * extent_size(options);
+    return options.guest_ram_host_base +
+           u64{domain} * options.extents_per_domain * extent_size(options);
 }
 
 fbs::Segment code_segment() {

@@ -25,6 +25,7 @@ struct SampleOptions {
     u32 update_records = 2;      // update history ("update-history")
     bool update_phases = true;   // phase timings ("update-phase-timings", 1.1), if written
     schema::DomainLifecycle lifecycle = schema::DomainLifecycle::Running;
+    u64 guest_ram_host_base = 4 * GiB;  // domain 1's RAM; each next domain's follows it
 };
 
 BuildId sample_build_id(u8 seed);

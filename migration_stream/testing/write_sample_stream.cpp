@@ -2,6 +2,9 @@
 // streams' JSON, fuzz seeds and trying relay-dump by hand.
 //   write_sample_stream OUT [--domains N] [--vcpus N] [--extents N] [--schema-minor N]
 //                           [--kind KIND] [--cet] [--large-pages] [--no-iommu] [--boot]
+//                           [--guest-ram-base ADDRESS]
+// --guest-ram-base places the domains' RAM (4 GiB by default): the integration test of
+// crafted streams points it into the hypervisor's own memory.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -36,6 +39,8 @@ int main(int argc, char** argv) {
                 std::fprintf(stderr, "unknown kind %s\n", argv[i]);
                 return 2;
             }
+        } else if (argument == "--guest-ram-base" && i + 1 < argc) {
+            options.guest_ram_host_base = std::strtoull(argv[++i], nullptr, 0);
         } else if (argument == "--cet") {
             options.cet = true;
         } else if (argument == "--large-pages") {

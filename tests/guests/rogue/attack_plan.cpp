@@ -17,6 +17,7 @@ constexpr AttackGroupInfo kGroups[] = {
     {AttackGroup::kWriteOutside, "write-outside", true},
     {AttackGroup::kReadOutside, "read-outside", true},
     {AttackGroup::kTripleFault, "triple-fault", true},
+    {AttackGroup::kCalls, "calls", false, true},
 };
 
 // The next comma-separated item of `rest`, which is advanced past it.
@@ -63,7 +64,7 @@ Status parse_attack_plan(std::string_view list, AttackPlan* plan) {
         bool fits = true;
         if (item == "all" || item == "safe") {
             for (const AttackGroupInfo& info : kGroups) {
-                if (!info.fatal) {
+                if (!info.fatal && !info.on_request) {
                     fits = fits && append(plan, info.group);
                 }
             }
@@ -81,7 +82,7 @@ Status parse_attack_plan(std::string_view list, AttackPlan* plan) {
                 return make_error(ErrorCode::kInvalidArgument,
                                   "attacks: unknown group \"{}\" (groups: all, safe, hypercalls, "
                                   "pointers, reserved, unknown, msrs, io, console, "
-                                  "write-outside, read-outside, triple-fault)",
+                                  "write-outside, read-outside, triple-fault, calls)",
                                   item);
             }
             fits = append(plan, found->group);
@@ -129,6 +130,42 @@ Status parse_domid_list(std::string_view list, DomidList* domids) {
     }
     if (domids->count == 0) {
         return make_error(ErrorCode::kInvalidArgument, "targets: the list is empty");
+    }
+    return ok_status();
+}
+
+bool CallList::add(u64 number) {
+    for (usize i = 0; i < count; ++i) {
+        if (numbers[i] == number) {
+            return true;
+        }
+    }
+    if (count == kMaxCalls) {
+        return false;
+    }
+    numbers[count++] = number;
+    return true;
+}
+
+Status parse_call_list(std::string_view what, std::string_view list, CallList* calls) {
+    calls->count = 0;
+    std::string_view rest = list;
+    bool more = !trim_spaces(list).empty();
+    while (more) {
+        more = rest.find(',') != std::string_view::npos;
+        std::string_view item = next_item(&rest);
+        u64 number = 0;
+        if (!parse_u64(item, &number)) {
+            return make_error(ErrorCode::kInvalidArgument, "{}: \"{}\" is not a hypercall number",
+                              what, item);
+        }
+        if (!calls->add(number)) {
+            return make_error(ErrorCode::kOutOfRange, "{}: more than {} hypercall numbers", what,
+                              CallList::kMaxCalls);
+        }
+    }
+    if (calls->count == 0) {
+        return make_error(ErrorCode::kInvalidArgument, "{}: the list is empty", what);
     }
     return ok_status();
 }

@@ -24,12 +24,15 @@ enum class AttackGroup : u8 {
     kWriteOutside,  // fatal: a store beyond the domain's RAM
     kReadOutside,   // fatal: a load beyond the domain's RAM
     kTripleFault,   // fatal: an exception with an empty IDT
+    kCalls,         // the hypercall numbers of control_calls= (EPERM) and unknown_calls=
+                    // (ENOSYS); only when named, never part of "all" or "safe"
 };
 
 struct AttackGroupInfo {
     AttackGroup group;
     const char* name;
     bool fatal;
+    bool on_request = false;  // runs only when named: not part of "all" or "safe"
 };
 
 std::span<const AttackGroupInfo> attack_groups();
@@ -55,5 +58,17 @@ struct DomidList {
 };
 
 Status parse_domid_list(std::string_view list, DomidList* domids);
+
+// Hypercall numbers for the calls group: "2,5,0x10" (any u64), in the order given,
+// duplicates kept out. `what` names the argument in messages ("control_calls").
+struct CallList {
+    static constexpr usize kMaxCalls = 64;
+    u64 numbers[kMaxCalls];
+    usize count = 0;
+    // Appends unless present; false when full.
+    bool add(u64 number);
+};
+
+Status parse_call_list(std::string_view what, std::string_view list, CallList* calls);
 
 }  // namespace relay::guest::rogue

@@ -43,6 +43,7 @@ TEST(AttackPlan, SafeAndSingleGroupsInTheOrderGiven) {
 TEST(AttackPlan, EveryGroupHasAUniqueName) {
     for (const AttackGroupInfo& info : attack_groups()) {
         EXPECT_EQ(names(info.name), (Names{info.name}));
+        EXPECT_TRUE(!info.on_request || !info.fatal) << info.name;
         EXPECT_EQ(&attack_group_info(info.group), &info);
     }
     usize fatal = 0;
@@ -55,11 +56,11 @@ TEST(AttackPlan, EveryGroupHasAUniqueName) {
 TEST(AttackPlan, Refusals) {
     EXPECT_EQ(plan_error("hypercalls,msr"),
               "attacks: unknown group \"msr\" (groups: all, safe, hypercalls, pointers, reserved, "
-              "unknown, msrs, io, console, write-outside, read-outside, triple-fault)");
+              "unknown, msrs, io, console, write-outside, read-outside, triple-fault, calls)");
     EXPECT_EQ(plan_error(""), "attacks: the list is empty");
     EXPECT_EQ(plan_error("io,,msrs"),
               "attacks: unknown group \"\" (groups: all, safe, hypercalls, pointers, reserved, "
-              "unknown, msrs, io, console, write-outside, read-outside, triple-fault)");
+              "unknown, msrs, io, console, write-outside, read-outside, triple-fault, calls)");
     EXPECT_EQ(plan_error("all,all,all,all,all"), "attacks: more than 32 groups");
 }
 
@@ -79,6 +80,35 @@ TEST(DomidList, ParsesDeduplicatesAndRefuses) {
     Status status = parse_domid_list(many, &domids);
     ASSERT_FALSE(status.ok());
     EXPECT_STREQ(status.error().message(), "targets: more than 16 domain ids");
+}
+
+TEST(AttackPlan, CallsRunOnlyWhenNamed) {
+    EXPECT_EQ(names("calls"), (Names{"calls"}));
+    EXPECT_EQ(names("calls,safe"), (Names{"calls", "hypercalls", "pointers", "reserved", "unknown",
+                                          "msrs", "io", "console"}));
+}
+
+TEST(CallList, ParsesDeduplicatesAndRefuses) {
+    CallList calls;
+    ASSERT_TRUE(parse_call_list("control_calls", "2, 5,0x10,5,18446744073709551615", &calls).ok());
+    ASSERT_EQ(calls.count, 4u);
+    EXPECT_EQ(calls.numbers[0], 2u);
+    EXPECT_EQ(calls.numbers[2], 0x10u);
+    EXPECT_EQ(calls.numbers[3], ~0ull);
+    Status bad = parse_call_list("control_calls", "2,x", &calls);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_STREQ(bad.error().message(), "control_calls: \"x\" is not a hypercall number");
+    Status empty = parse_call_list("unknown_calls", "", &calls);
+    ASSERT_FALSE(empty.ok());
+    EXPECT_STREQ(empty.error().message(), "unknown_calls: the list is empty");
+    std::string many;
+    for (int i = 0; i <= 64; ++i) {
+        many += std::to_string(i) + ",";
+    }
+    many.pop_back();
+    Status full = parse_call_list("control_calls", many, &calls);
+    ASSERT_FALSE(full.ok());
+    EXPECT_STREQ(full.error().message(), "control_calls: more than 64 hypercall numbers");
 }
 
 }  // namespace

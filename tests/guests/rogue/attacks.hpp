@@ -19,6 +19,8 @@ struct RogueContext {
     DomidList targets;        // for privileged hypercalls
     u64 outside_address = 0;  // for write-outside and read-outside
     std::string_view name;    // the domain's name, from the start info
+    CallList control_calls;   // calls group: numbers that need the control role (EPERM)
+    CallList unknown_calls;   // calls group: numbers no hypercall has (ENOSYS)
 };
 
 void attack_hypercalls(const RogueContext& context, AttackLog& log);
@@ -28,6 +30,7 @@ void attack_unknown(const RogueContext& context, AttackLog& log);
 void attack_msrs(const RogueContext& context, AttackLog& log);
 void attack_io(const RogueContext& context, AttackLog& log);
 void attack_console(const RogueContext& context, AttackLog& log);
+void attack_calls(const RogueContext& context, AttackLog& log);
 
 // Fatal: each returns only when the domain survived, having said so with UNEXPECTED.
 void attack_write_outside(const RogueContext& context);

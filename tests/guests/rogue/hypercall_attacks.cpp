@@ -1,6 +1,7 @@
 // Attacks through hypercalls: privilege, pointers, reserved arguments, unknown numbers.
 #include "hv/abi/hypercall.h"
 #include "lib/format.hpp"
+#include "tests/guests/lib/abi_names.hpp"
 #include "tests/guests/lib/hypercall.hpp"
 #include "tests/guests/lib/start_info.hpp"
 #include "tests/guests/rogue/attacks.hpp"
@@ -253,6 +254,31 @@ void attack_unknown(const RogueContext&, AttackLog& log) {
     for (u64 number : numbers) {
         hypercall_attack(log, kGroup, Name::formatted("hypercall({:#x})", number),
                          hypercall(number, 1), Expected::error(RELAY_ENOSYS));
+    }
+}
+
+void attack_calls(const RogueContext& context, AttackLog& log) {
+    constexpr std::string_view kGroup = "calls";
+    // The role is checked before anything else is looked at (docs/hypercalls.md, "Order of
+    // checks"): zero arguments, and every argument register set (which would be
+    // ERESERVED for a caller with the role), both give EPERM. The lists come from the
+    // command line, so a test derives them from docs/hypercalls.md.
+    for (usize i = 0; i < context.control_calls.count; ++i) {
+        u64 number = context.control_calls.numbers[i];
+        const char* name = hypercall_name(number);
+        name = name != nullptr ? name : "unnamed";
+        hypercall_attack(log, kGroup,
+                         Name::formatted("hypercall({} {}, zero arguments)", number, name),
+                         hypercall(number), Expected::error(RELAY_EPERM));
+        hypercall_attack(log, kGroup,
+                         Name::formatted("hypercall({} {}, every argument 0x7fef)", number, name),
+                         hypercall(number, 0x7fef, 0x7fef, 0x7fef, 0x7fef, 0x7fef, 0x7fef),
+                         Expected::error(RELAY_EPERM));
+    }
+    for (usize i = 0; i < context.unknown_calls.count; ++i) {
+        u64 number = context.unknown_calls.numbers[i];
+        hypercall_attack(log, kGroup, Name::formatted("hypercall({}, undocumented)", number),
+                         hypercall(number), Expected::error(RELAY_ENOSYS));
     }
 }
 

@@ -1,6 +1,8 @@
 // rogue: an unprivileged domain that attacks the hypervisor and the other domains
 // (docs/testing.md, "rogue"). It runs the attack groups of attacks=LIST in order, prints
 // one line per attempt and a summary, then the fatal attacks, which should end it.
+#include <utility>
+
 #include "tests/guests/lib/console.hpp"
 #include "tests/guests/lib/guest.hpp"
 #include "tests/guests/lib/shutdown.hpp"
@@ -13,7 +15,8 @@ namespace relay::guest {
 
 namespace {
 
-constexpr std::string_view kArguments[] = {"attacks", "targets", "outside"};
+constexpr std::string_view kArguments[] = {"attacks", "targets", "outside", "control_calls",
+                                           "unknown_calls"};
 
 }  // namespace
 
@@ -69,6 +72,8 @@ void run_group(AttackGroup group, const RogueContext& context, AttackLog& log) {
             return attack_read_outside(context);
         case AttackGroup::kTripleFault:
             return attack_triple_fault(context);
+        case AttackGroup::kCalls:
+            return attack_calls(context, log);
     }
 }
 
@@ -94,6 +99,15 @@ void guest_main(const StartInfo& info) {
         Status targets = parse_domid_list(line.value_or("targets", ""), &context.targets);
         if (!targets.ok()) {
             panic("{}", targets.error().message());
+        }
+    }
+    for (auto [key, list] : {std::pair{"control_calls", &context.control_calls},
+                             std::pair{"unknown_calls", &context.unknown_calls}}) {
+        if (line.has(key)) {
+            Status calls = parse_call_list(key, line.value_or(key, ""), list);
+            if (!calls.ok()) {
+                panic("{}", calls.error().message());
+            }
         }
     }
     // Guest-virtual = guest-physical here, so the address must also be canonical.
