@@ -166,6 +166,7 @@ class Qemu:
         self.log_path = log_path
         self.timeout = timeout
         self._lines = []
+        self._times = []  # time.monotonic() at which each line arrived
         self._condition = threading.Condition()
         self._echo = echo
         self._log = open(log_path, "w", buffering=1)
@@ -186,6 +187,7 @@ class Qemu:
 
     def _read(self):
         for raw in iter(self.process.stdout.readline, b""):
+            arrived = time.monotonic()
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             # GRUB's terminal escapes are noise in logs and assertions.
             line = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", line)
@@ -194,6 +196,7 @@ class Qemu:
                 print(line, flush=True)
             with self._condition:
                 self._lines.append(line)
+                self._times.append(arrived)
                 self._condition.notify_all()
         with self._condition:
             self._condition.notify_all()
@@ -209,6 +212,12 @@ class Qemu:
     def lines(self):
         with self._condition:
             return list(self._lines)
+
+    def timed_lines(self):
+        """(seconds since QEMU started, line) for every line so far, in order. Host time:
+        under TCG the guests' TSC follows it, so a gap between two lines is guest time too."""
+        with self._condition:
+            return [(t - self.started, line) for t, line in zip(self._times, self._lines)]
 
     def output(self):
         return "\n".join(self.lines())
