@@ -59,10 +59,16 @@ def memtest_domain(domid, memory_kib=32 * 1024, cpus=1, bootargs=None, name=None
 
 
 ROGUE_ELF = "bazel-bin/tests/guests/rogue.elf"
+DMA_ELF = "bazel-bin/tests/guests/dma.elf"
 
 
-def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpus=1):
-    """An unprivileged domain running `elf` (multiboot module `mb_index`)."""
+def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpus=1,
+                 passthrough=()):
+    """An unprivileged domain running `elf` (multiboot module `mb_index`), with the PCI
+    functions `passthrough` ("BB:DD.F") assigned to it (relay,passthrough)."""
+    assigned = ""
+    if passthrough:
+        assigned = "                relay,passthrough = %s;\n" % ", ".join('"%s"' % f for f in passthrough)
     return """            %(name)s {
                 compatible = "xen,domain";
                 domid = <%(domid)d>;
@@ -70,7 +76,7 @@ def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpu
                 domain-uuid = [%(uuid)s];
                 cpus = <%(cpus)d>;
                 memory = %(memory)s;
-                kernel {
+%(assigned)s                kernel {
                     compatible = "module,kernel", "multiboot,module";
                     mb-index = <%(index)d>;
                     bootargs = "%(bootargs)s";
@@ -78,7 +84,8 @@ def guest_domain(name, domid, mb_index, elf, bootargs, memory_kib=16 * 1024, cpu
                 };
             };
 """ % {"name": name, "domid": domid, "uuid": _uuid(domid), "cpus": cpus,
-       "memory": _memory(memory_kib), "index": mb_index, "bootargs": bootargs, "elf": elf}
+       "memory": _memory(memory_kib), "index": mb_index, "bootargs": bootargs, "elf": elf,
+       "assigned": assigned}
 
 
 DMA_ELF = "bazel-bin/tests/guests/dma.elf"
