@@ -193,6 +193,31 @@ def check_dma_heartbeats(beats):
     return problems
 
 
+# Relay's own live-update lines (docs/live-update.md, "Operator's view" and "Blackout"),
+# anchored at "(relay) " so that nothing a guest prints can match them.
+LIVE_UPDATE_PHASES = ("quiesce", "serialize", "handover", "kexec", "target boot", "verify",
+                      "restore", "resume")
+
+LIVE_UPDATE_BLACKOUT = re.compile(
+    r"^\(relay\) live-update: blackout (?P<blackout>\d+) us \("
+    + ", ".join(r"%s (\d+)" % phase for phase in LIVE_UPDATE_PHASES) + r" us\)$")
+
+LIVE_UPDATE_COMPLETE = re.compile(
+    r"^\(relay\) live-update: update (?P<number>\d+) from (?P<source>\S+) to (?P<target>\S+) "
+    r"complete$")
+
+
+def blackouts(lines):
+    """Every completed update's blackout line, in order, as a dict: "blackout" and each of
+    LIVE_UPDATE_PHASES, in microseconds."""
+    result = []
+    for match in map(LIVE_UPDATE_BLACKOUT.match, lines):
+        if match:
+            values = [int(value) for value in match.groups()]
+            result.append(dict(zip(("blackout",) + LIVE_UPDATE_PHASES, values)))
+    return result
+
+
 def control_results(lines):
     """(command, result, detail) for every control result line."""
     return [(m.group("command"), m.group("result"), m.group("detail").strip())

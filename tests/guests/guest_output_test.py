@@ -127,6 +127,22 @@ class GuestOutputTest(unittest.TestCase):
         self.assertEqual([c for c, _, _ in guest_output.control_results(LINES)
                           if "SPOOF" in c], [])
 
+    def test_live_update_lines(self):
+        lines = [
+            "(relay) live-update: blackout 45011 us (quiesce 527, serialize 1085, handover 86, "
+            "kexec 5072, target boot 22365, verify 9950, restore 5732, resume 675 us)",
+            "(relay) live-update: update 1 from 0.1.0 to 0.1.0+b complete",
+            # Only Relay's own lines count, not a guest's copy of them.
+            "(d4) (relay) live-update: blackout 1 us (quiesce 1, serialize 1, handover 1, "
+            "kexec 1, target boot 1, verify 1, restore 1, resume 1 us)",
+            "(d4) (relay) live-update: update 2 from 0.1.0 to 0.1.0+b complete",
+        ]
+        self.assertEqual(guest_output.blackouts(lines), [
+            {"blackout": 45011, "quiesce": 527, "serialize": 1085, "handover": 86, "kexec": 5072,
+             "target boot": 22365, "verify": 9950, "restore": 5732, "resume": 675}])
+        complete = [m.groups() for m in map(guest_output.LIVE_UPDATE_COMPLETE.match, lines) if m]
+        self.assertEqual(complete, [("1", "0.1.0", "0.1.0+b")])
+
 
 if __name__ == "__main__":
     unittest.main()
