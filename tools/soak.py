@@ -1,13 +1,9 @@
 #!/usr/bin/env python3
 """./relay soak: many consecutive live updates under load, checked (docs/testing.md, "Soak").
 
-Relay boots under QEMU TCG with a control domain and two memtest domains (one with two
-vCPUs), and optionally a dma domain driving QEMU's edu device (--dma: edu at 00:04.0
-assigned with relay,passthrough, QEMU with -device amd-iommu). The dma domain is off by
-default: Relay does not yet program the IOMMU, so edu's DMA lands at host-physical
-addresses and corrupts other domains, and a live update of a domain with an assigned
-device is refused by the target and its rollback stops the machine (docs/testing.md,
-"Soak"). The control domain
+Relay boots under QEMU TCG with a control domain, two memtest domains (one with two
+vCPUs) and a dma domain driving QEMU's edu device through the IOMMU (edu at 00:04.0
+assigned with relay,passthrough, QEMU with -device amd-iommu; --no-dma leaves it out). The control domain
 updates A -> B -> A ... (relay_b.elf and relay.elf from //hv:update_images) N times, with
 a short sleep between updates so that every guest runs between two of them. Then the
 console is analysed (analyse()):
@@ -58,7 +54,7 @@ MEMTESTS = (  # domid, name, vCPUs, seed
 DMA_DOMID = 4
 DMA_NAME = "dma"
 # edu at a fixed slot, so the configuration can name it whatever else QEMU adds
-# (amd-iommu takes 00:03.0; passthrough will need it once Relay drives the IOMMU).
+# (amd-iommu takes a slot before it; Relay refuses to assign a function no IOMMU covers).
 DMA_QEMU_DEVICE = "edu,addr=04.0"
 DMA_FUNCTION = "00:04.0"
 DMA_MODULE_INDEX = 4  # after control.elf, memtest.elf and the update images
@@ -76,10 +72,11 @@ class Settings:
     """What a soak runs: `updates` live updates, a sleep of `pause` seconds after each
     stage and each update, heartbeats every `heartbeat_ms`, and the dma domain when `dma`.
     A guest silent for more than `stall_limit` seconds (less blackouts) has stalled. The
-    control domain sleeps `lead_in` seconds before the first update."""
+    control domain sleeps `lead_in` seconds before the first update, so that every guest
+    (the dma guest takes longest) beats before it."""
 
-    def __init__(self, updates=100, dma=False, heartbeat_ms=250, pause=0.3, stall_limit=5.0,
-                 lead_in=0.0):
+    def __init__(self, updates=100, dma=True, heartbeat_ms=250, pause=0.3, stall_limit=5.0,
+                 lead_in=1.0):
         if updates < 1:
             raise ValueError("at least one update")
         self.updates = updates
@@ -480,12 +477,13 @@ def summary(report):
 def main():
     parser = argparse.ArgumentParser(prog="relay soak", description=__doc__.split("\n")[0])
     parser.add_argument("--updates", type=int, default=100, help="live updates (default 100)")
-    parser.add_argument("--dma", action="store_true",
-                        help="add a dma domain with QEMU's edu assigned (relay,passthrough)")
+    parser.add_argument("--dma", action=argparse.BooleanOptionalAction, default=True,
+                        help="a dma domain with QEMU's edu assigned through the IOMMU "
+                             "(default; --no-dma leaves it out)")
     parser.add_argument("--heartbeat-ms", type=int, default=250)
     parser.add_argument("--pause", type=float, default=0.3,
                         help="seconds the control domain sleeps after each update")
-    parser.add_argument("--lead-in", type=float, default=0.0,
+    parser.add_argument("--lead-in", type=float, default=1.0,
                         help="seconds the control domain waits before the first update")
     parser.add_argument("--append", default="",
                         help="Relay's command line (e.g. test_corrupt=3 to see the soak fail)")

@@ -172,7 +172,7 @@ class SoakAnalysisTest(unittest.TestCase):
 
     def test_script(self):
         self.assertEqual(soak.Settings(3, pause=0.5).script(),
-                         "loop 1;stage relay_b.elf;sleep 0.5;update;sleep 0.5;stage relay.elf;"
+                         "sleep 1;loop 1;stage relay_b.elf;sleep 0.5;update;sleep 0.5;stage relay.elf;"
                          "sleep 0.5;update;sleep 0.5;end;stage relay_b.elf;sleep 0.5;update;"
                          "sleep 0.5;list")
 
