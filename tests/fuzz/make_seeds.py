@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""Writes the seed inputs of the multiboot and ACPI fuzzers (tests/fuzz/corpus/multiboot,
+tests/fuzz/corpus/acpi): well-formed boot information and ACPI tables like the ones QEMU,
+GRUB, kexec-tools and Relay's own live update produce, in the input layout the fuzz bodies
+expect (tests/fuzz/multiboot_fuzz_target.hpp, acpi_fuzz_target.hpp). The seeds are
+committed; run this again only to change them:
+
+    python3 tests/fuzz/make_seeds.py tests/fuzz/corpus
+"""
+
+import os
+import struct
+import sys
+
+MULTIBOOT_BASE = 0x10000  # kMultibootFuzzMemoryBase
+ACPI_BASE = 0xE0000       # kAcpiFuzzMemoryBase
+
+
+class Memory:
+    """Bytes placed at physical addresses from `base`."""
+
+    def __init__(self, base, size):
+        self.base = base
+        self.bytes = bytearray(size)
+
+    def put(self, address, data):
+        offset = address - self.base
+        self.bytes[offset:offset + len(data)] = data
+
+
+def multiboot_input(protocol, info_address, memory, image=0):
+    offset = info_address - MULTIBOOT_BASE
+    return struct.pack("<BHB", protocol, offset, image) + bytes(memory.bytes)
+
+
+def multiboot1_qemu():
+    """QEMU -kernel: memory sizes and map, command line, three modules, loader name."""
+    memory = Memory(MULTIBOOT_BASE, 0x600)
+    info = MULTIBOOT_BASE
+    command_line, loader, modules, strings, mmap = (info + 0x100, info + 0x180, info + 0x200,
+                                                    info + 0x240, info + 0x400)
+    entries = [(0, 0x9FC00, 1), (0x9FC00, 0x400, 2), (0xF0000, 0x10000, 2),
+               (0x100000, 0x1FEE0000, 1), (0x1FFE0000, 0x20000, 2), (0xFFFC0000, 0x40000, 2)]
+    mmap_bytes = b"".join(struct.pack("<IQQI", 20, *entry) for entry in entries)
+    names = [b"config.dtb relay.hyperlaunch\0", b"control.elf relay.module=kernel\0",
+             b"memtest.elf relay.module=kernel\0"]
+    module_table = b""
+    cursor = strings
+    for index, name in enumerate(names):
+        start = 0x400000 + index * 0x100000
+        module_table += struct.pack("<IIII", start, start + 0x8000 + index * 0x1000, cursor, 0)
+        memory.put(cursor, name)
+        cursor += len(name)
+    flags = 0x1 | 0x4 | 0x8 | 0x40 | 0x200
+    header = struct.pack("<IIIIIII", flags, 639, 0x7FB80, 0, command_line, len(names), modules)
+    header += bytes(20)  # syms
+    header += struct.pack("<II", len(mmap_bytes), mmap)
+    header += bytes(8)   # drives
+    header += bytes(4)   # config table
+    header += struct.pack("<I", loader)
+    header += bytes(88 - len(header))
+    memory.put(info, header)
+    memory.put(command_line, b"/relay.elf log=info console=0x3f8\0")
+    memory.put(loader, b"qemu\0")
+    memory.put(modules, module_table)
+    memory.put(mmap, mmap_bytes)
+    return multiboot_input(0, info, memory)
+
+
+def multiboot1_minimal():
+    """Only mem_lower/mem_upper: the parser synthesizes the map."""
+    memory = Memory(MULTIBOOT_BASE, 0x60)
+    memory.put(MULTIBOOT_BASE, struct.pack("<III", 0x1, 639, 0x3FC00) + bytes(76))
+    return multiboot_input(0, MULTIBOOT_BASE, memory)
+
+
+def multiboot2_tag(kind, payload):
+    data = struct.pack("<II", kind, 8 + len(payload)) + payload
+    return data + bytes(-len(data) % 8)
+
+
+def rsdp_bytes(revision, rsdt, xsdt):
+    rsdp = bytearray(b"RSD PTR " + b"\0" + b"RELAY " + bytes([revision]) + struct.pack("<I", rsdt))
+    if revision >= 2:
+        rsdp += struct.pack("<IQ", 36, xsdt) + bytes(4)
+    rsdp[8] = -sum(rsdp[:20]) & 0xFF
+    if revision >= 2:
+        rsdp[32] = -sum(rsdp) & 0xFF
+    return bytes(rsdp)
+
+
+def multiboot2_info(tags):
+    body = b"".join(tags) + multiboot2_tag(0, b"")
+    return struct.pack("<II", 8 + len(body), 0) + body
+
+
+def multiboot2_grub():
+    """GRUB 2.06: command line, name, modules, basic memory, map, ACPI, load base."""
+    tags = [
+        multiboot2_tag(1, b"/boot/relay.elf log=info\0"),
+        multiboot2_tag(2, b"GRUB 2.06-13+deb12u1\0"),
+        multiboot2_tag(3, struct.pack("<II", 0x400000, 0x401000) + b"config.dtb relay.hyperlaunch\0"),
+        multiboot2_tag(3, struct.pack("<II", 0x402000, 0x40A000) + b"memtest.elf relay.module=kernel\0"),
+        multiboot2_tag(4, struct.pack("<II", 639, 0x7FB80)),
+        multiboot2_tag(6, struct.pack("<II", 24, 0) + b"".join(
+            struct.pack("<QQII", base, size, kind, 0)
+            for base, size, kind in [(0, 0x9FC00, 1), (0x100000, 0x3FF00000, 1),
+                                     (0xFFFC0000, 0x40000, 2)])),
+        multiboot2_tag(14, rsdp_bytes(0, 0x7FE0000, 0)),
+        multiboot2_tag(15, rsdp_bytes(2, 0x7FE0000, 0x7FE1000)),
+        multiboot2_tag(21, struct.pack("<I", 0x200000)),
+    ]
+    info = multiboot2_info(tags)
+    memory = Memory(MULTIBOOT_BASE, len(info) + 0x40)
+    memory.put(MULTIBOOT_BASE, info)
+    return multiboot_input(1, MULTIBOOT_BASE, memory)
+
+
+def multiboot2_live_update():
+    """Relay's own handover (kexec/multiboot2_writer): preserved memory, a stream module."""
+    preserved = 0x5245_4C59
+    tags = [
+        multiboot2_tag(1, b"relay.elf handover=64M\0"),
+        multiboot2_tag(2, b"relay live update\0"),
+        multiboot2_tag(3, struct.pack("<II", 0x1000000, 0x1004000) + b"relay.stream kind=live-update\0"),
+        multiboot2_tag(6, struct.pack("<II", 24, 0) + b"".join(
+            struct.pack("<QQII", base, size, kind, 0)
+            for base, size, kind in [(0, 0x9FC00, 1), (0x100000, 0xF00000, 1),
+                                     (0x1000000, 0x4000, preserved),
+                                     (0x2000000, 0x6000000, preserved),
+                                     (0x100000000, 0x40000000, 1)])),
+        multiboot2_tag(21, struct.pack("<I", 0x6000000)),
+    ]
+    info = multiboot2_info(tags)
+    memory = Memory(MULTIBOOT_BASE, len(info) + 0x100)
+    memory.put(MULTIBOOT_BASE + 0x80, info)
+    return multiboot_input(1, MULTIBOOT_BASE + 0x80, memory)
+
+
+def acpi_table(signature, body, revision=1):
+    length = 36 + len(body)
+    header = bytearray(signature + struct.pack("<IBB", length, revision, 0) + b"RELAY " + b"RELAYTBL" +
+                       struct.pack("<I", 1) + b"RLAY" + struct.pack("<I", 1))
+    table = header + body
+    table[9] = -sum(table) & 0xFF
+    return bytes(table)
+
+
+def madt(cpus, x2apic_cpus=()):
+    body = struct.pack("<II", 0xFEE00000, 1)
+    for uid, apic in enumerate(cpus):
+        body += struct.pack("<BBBBI", 0, 8, uid, apic, 1)
+    body += struct.pack("<BBBBII", 1, 12, 0, 0, 0xFEC00000, 0)    # I/O APIC
+    body += struct.pack("<BBBBIH", 2, 10, 0, 0, 2, 0)             # interrupt source override
+    body += struct.pack("<BBBHB", 4, 6, 0xFF, 0, 1)               # local APIC NMI
+    for uid, apic in enumerate(x2apic_cpus):
+        body += struct.pack("<BBHIII", 9, 16, 0, apic, 1, 0x100 + uid)
+    return acpi_table(b"APIC", body, revision=4)
+
+
+def acpi_input(flags, memory):
+    return bytes([flags]) + bytes(memory.bytes)
+
+
+def acpi_xsdt():
+    """QEMU q35: RSDP revision 2 at the start of the BIOS area, XSDT, FACP, MADT."""
+    memory = Memory(ACPI_BASE, 0x800)
+    facp, apic, xsdt, rsdt = ACPI_BASE + 0x100, ACPI_BASE + 0x300, ACPI_BASE + 0x40, ACPI_BASE + 0xC0
+    memory.put(ACPI_BASE, rsdp_bytes(2, rsdt, xsdt))
+    memory.put(xsdt, acpi_table(b"XSDT", struct.pack("<QQ", facp, apic)))
+    memory.put(rsdt, acpi_table(b"RSDT", struct.pack("<II", facp, apic)))
+    memory.put(facp, acpi_table(b"FACP", bytes(80)))
+    memory.put(apic, madt([0, 1], x2apic_cpus=[0x100]))
+    return acpi_input(0, memory)
+
+
+def acpi_rsdt_from_loader():
+    """RSDP revision 0 passed by the boot loader (multiboot2's old ACPI tag), RSDT."""
+    memory = Memory(ACPI_BASE, 0x400)
+    rsdt, apic = ACPI_BASE + 0x40, ACPI_BASE + 0x100
+    memory.put(ACPI_BASE, rsdp_bytes(0, rsdt, 0))
+    memory.put(rsdt, acpi_table(b"RSDT", struct.pack("<I", apic)))
+    memory.put(apic, madt([0, 2, 4, 6]))
+    return acpi_input(1, memory)
+
+
+SEEDS = {
+    "multiboot": {
+        "seed-multiboot1-qemu": multiboot1_qemu,
+        "seed-multiboot1-minimal": multiboot1_minimal,
+        "seed-multiboot2-grub": multiboot2_grub,
+        "seed-multiboot2-live-update": multiboot2_live_update,
+    },
+    "acpi": {
+        "seed-acpi-xsdt": acpi_xsdt,
+        "seed-acpi-rsdt-from-loader": acpi_rsdt_from_loader,
+    },
+}
+
+
+def main():
+    target = sys.argv[1] if len(sys.argv) > 1 else "tests/fuzz/corpus"
+    for fuzzer, seeds in SEEDS.items():
+        os.makedirs(os.path.join(target, fuzzer), exist_ok=True)
+        for name, make in seeds.items():
+            with open(os.path.join(target, fuzzer, name), "wb") as out:
+                out.write(make())
+
+
+if __name__ == "__main__":
+    main()
