@@ -1,6 +1,6 @@
 // The body of the ACPI fuzzer (RSDP, RSDT/XSDT, MADT), shared by the libFuzzer target
 // (acpi_fuzzer.cpp, built by run_fuzzers.sh with clang) and the GoogleTest that replays
-// the committed corpus (parser_corpus_replay_test.cpp).
+// the committed corpus (acpi_corpus_replay_test.cpp).
 //
 // Input layout:
 //   byte 0     bit 0: hand the RSDP at the start of the memory to the parser as the boot

@@ -1,6 +1,6 @@
 // The body of the Hyperlaunch configuration fuzzer, shared by the libFuzzer target
 // (hyperlaunch_fuzzer.cpp, built by run_fuzzers.sh with clang) and the GoogleTest that
-// replays the committed corpus (parser_corpus_replay_test.cpp).
+// replays the committed corpus (hyperlaunch_corpus_replay_test.cpp).
 //
 // An input is a device-tree blob, optionally followed (after the header's totalsize) by
 // parameter bytes that choose the multiboot modules and the host's limits, so that the

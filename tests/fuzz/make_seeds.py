@@ -1,16 +1,24 @@
 #!/usr/bin/env python3
-"""Writes the seed inputs of the multiboot and ACPI fuzzers (tests/fuzz/corpus/multiboot,
-tests/fuzz/corpus/acpi): well-formed boot information and ACPI tables like the ones QEMU,
-GRUB, kexec-tools and Relay's own live update produce, in the input layout the fuzz bodies
-expect (tests/fuzz/multiboot_fuzz_target.hpp, acpi_fuzz_target.hpp). The seeds are
-committed; run this again only to change them:
+"""Writes the seed inputs of every fuzzer (tests/fuzz/corpus/<fuzzer>/seed-*), in the input
+layout each fuzz body expects (tests/fuzz/*_fuzz_target.hpp):
+  stream       the golden streams' payloads without their header (the fuzz body wraps a
+               bare payload in a valid header; the golden streams themselves are seeds too)
+  hyperlaunch  every device tree Relay has, compiled with dtc, and two with parameter bytes
+               after the blob (module command lines and sizes, host limits)
+  multiboot1/2 boot information like QEMU, GRUB, kexec-tools and Relay's live update give
+  acpi         ACPI tables like QEMU's
+The seeds are committed, and other inputs (crash-*, regressions) live next to them; run
+this again only to change the seeds (needs dtc):
 
     python3 tests/fuzz/make_seeds.py tests/fuzz/corpus
 """
 
 import os
 import struct
+import subprocess
 import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 MULTIBOOT_BASE = 0x10000  # kMultibootFuzzMemoryBase
 ACPI_BASE = 0xE0000       # kAcpiFuzzMemoryBase
@@ -53,7 +61,7 @@ def multiboot1_qemu():
         cursor += len(name)
     flags = 0x1 | 0x4 | 0x8 | 0x40 | 0x200
     header = struct.pack("<IIIIIII", flags, 639, 0x7FB80, 0, command_line, len(names), modules)
-    header += bytes(20)  # syms
+    header += bytes(16)  # syms (Multiboot 0.6.96 §3.3: offsets 28-43)
     header += struct.pack("<II", len(mmap_bytes), mmap)
     header += bytes(8)   # drives
     header += bytes(4)   # config table
@@ -113,7 +121,7 @@ def multiboot2_grub():
     info = multiboot2_info(tags)
     memory = Memory(MULTIBOOT_BASE, len(info) + 0x40)
     memory.put(MULTIBOOT_BASE, info)
-    return multiboot_input(1, MULTIBOOT_BASE, memory)
+    return multiboot_input(0, MULTIBOOT_BASE, memory)
 
 
 def multiboot2_live_update():
@@ -134,7 +142,7 @@ def multiboot2_live_update():
     info = multiboot2_info(tags)
     memory = Memory(MULTIBOOT_BASE, len(info) + 0x100)
     memory.put(MULTIBOOT_BASE + 0x80, info)
-    return multiboot_input(1, MULTIBOOT_BASE + 0x80, memory)
+    return multiboot_input(0, MULTIBOOT_BASE + 0x80, memory)
 
 
 def acpi_table(signature, body, revision=1):
@@ -184,10 +192,67 @@ def acpi_rsdt_from_loader():
     return acpi_input(1, memory)
 
 
+STREAM_HEADER_SIZE = 128  # migration_stream/stream_header.hpp, kStreamHeaderSize
+
+
+def stream_payload(golden):
+    def make():
+        with open(os.path.join(ROOT, "tests/data/streams", golden), "rb") as stream:
+            return stream.read()[STREAM_HEADER_SIZE:]
+    return make
+
+
+def device_tree(source):
+    def make():
+        # -q: the Xen binding's example has warnings that do not matter here.
+        return subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", os.path.join(ROOT, source)],
+                              check=True, stdout=subprocess.PIPE).stdout
+    return make
+
+
+def hyperlaunch_parameters(count, memory, cpus, vcpus, domains, modules):
+    """Parameter bytes after the blob (tests/fuzz/hyperlaunch_fuzz_target.cpp, setup_from)."""
+    data = struct.pack("<BQBBB", count - 1, memory, cpus, vcpus, domains)
+    for size_selector, command_line_selector in modules:
+        data += bytes([size_selector, command_line_selector])
+    return data
+
+
+def hyperlaunch_tagged_modules():
+    """examples/default.dts with modules tagged relay.module=kernel/ramdisk on a small host."""
+    blob = device_tree("examples/default.dts")()
+    return blob + hyperlaunch_parameters(8, 256 << 20, 2, 2, 4,
+                                         [(16, 1), (4, 2), (16, 1), (8, 3), (0, 0), (255, 4),
+                                          (16, 5)])
+
+
+def hyperlaunch_many_modules():
+    """tests/integration/configs/guests.dts with 70 modules (more than the parser keeps)."""
+    blob = device_tree("tests/integration/configs/guests.dts")()
+    return blob + hyperlaunch_parameters(70, 4 << 30, 16, 16, 64,
+                                         [(16, i % 8) for i in range(69)])
+
+
 SEEDS = {
-    "multiboot": {
+    "stream": {
+        "seed-payload-v1.0-boot": stream_payload("v1.0-boot.stream"),
+        "seed-payload-v1.2-live-update": stream_payload("v1.2-live-update.stream"),
+    },
+    "hyperlaunch": {
+        "seed-examples-default.dtb": device_tree("examples/default.dts"),
+        "seed-examples-rogue.dtb": device_tree("examples/rogue.dts"),
+        "seed-configs-guests.dtb": device_tree("tests/integration/configs/guests.dts"),
+        "seed-testdata-xen_adapted.dtb": device_tree("hv/config/testdata/xen_adapted.dts"),
+        "seed-testdata-xen_binding_example.dtb":
+            device_tree("hv/config/testdata/xen_binding_example.dts"),
+        "seed-default-tagged-modules": hyperlaunch_tagged_modules,
+        "seed-guests-many-modules": hyperlaunch_many_modules,
+    },
+    "multiboot1": {
         "seed-multiboot1-qemu": multiboot1_qemu,
         "seed-multiboot1-minimal": multiboot1_minimal,
+    },
+    "multiboot2": {
         "seed-multiboot2-grub": multiboot2_grub,
         "seed-multiboot2-live-update": multiboot2_live_update,
     },

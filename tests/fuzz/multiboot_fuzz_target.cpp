@@ -14,15 +14,12 @@ namespace {
 constexpr u64 kMultiboot1InfoSize = 88;
 constexpr u32 kUnknownMagic = 0x12345678;
 
-u32 magic_for(u8 selector) {
-    switch (selector & 3) {
-        case 1:
-            return kMultiboot2BootloaderMagic;
-        case 3:
-            return kUnknownMagic;
-        default:
-            return kMultiboot1BootloaderMagic;
+u32 magic_for(MultibootFuzzProtocol protocol, u8 selector) {
+    if ((selector & 3) == 3) {
+        return kUnknownMagic;
     }
+    return protocol == MultibootFuzzProtocol::kMultiboot2 ? kMultiboot2BootloaderMagic
+                                                          : kMultiboot1BootloaderMagic;
 }
 
 HostPhysRange image_for(u8 selector) {
@@ -126,12 +123,13 @@ bool same_result(const BootInfo& a, const BootInfo& b) {
 
 }  // namespace
 
-MultibootFuzzOutcome fuzz_multiboot_once(const uint8_t* data, std::size_t size) {
+MultibootFuzzOutcome fuzz_multiboot_once(MultibootFuzzProtocol protocol, const uint8_t* data,
+                                         std::size_t size) {
     MultibootFuzzOutcome outcome;
     if (size < kMultibootFuzzHeaderSize) {
         return outcome;
     }
-    u32 magic = magic_for(data[0]);
+    u32 magic = magic_for(protocol, data[0]);
     HostPhysAddr info_address(kMultibootFuzzMemoryBase + (data[1] | (data[2] << 8)));
     HostPhysRange image = image_for(data[3]);
     StrictPhysicalMemory memory(kMultibootFuzzMemoryBase, data + kMultibootFuzzHeaderSize,

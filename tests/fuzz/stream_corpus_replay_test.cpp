@@ -1,6 +1,7 @@
-// Replays the fuzzing seeds (golden streams) and every committed corpus and crash
-// regression input (tests/fuzz/corpus/stream/) through the fuzz body, so a bug the fuzzer found
-// stays fixed. Runs under ASan/UBSan with `bazel test --config=sanitize`.
+// Replays the stream fuzzer's seeds (the golden streams and make_seeds.py's bare payloads)
+// and every committed crash regression (tests/fuzz/corpus/stream/) through the fuzz body,
+// so a bug the fuzzer found stays fixed. Runs under ASan/UBSan with
+// `bazel test --config=sanitize`.
 #include <gtest/gtest.h>
 
 #include <filesystem>
