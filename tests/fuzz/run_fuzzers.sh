@@ -15,17 +15,17 @@
 # The fuzzers (docs/testing.md, "Fuzzing"):
 #   stream       the stream verifier and readers (migration_stream, relay-dump)
 #   hyperlaunch  the Hyperlaunch device-tree parser (hv/config) and the boot stream
-#   multiboot    the multiboot1/multiboot2 boot-information parsers (hv/boot)
+#   multiboot1   the multiboot1 boot-information parser (hv/boot)
+#   multiboot2   the multiboot2 boot-information parser (hv/boot)
 #   acpi         RSDP, RSDT/XSDT and MADT (hv/arch/x86/acpi)
 #
 # Bazel's toolchain is gcc, which has no libFuzzer; this script compiles directly with
-# clang++, runs flatc for the generated headers and dtc for the seed configurations, and
-# takes libfdt's sources from Debian's linux-source tarball as the Bazel build does
-# (third_party/libfdt). Needs: clang, libclang-rt-14-dev, flatbuffers-compiler,
-# libflatbuffers-dev, device-tree-compiler, linux-source-6.1 (all installed by ./relay setup).
+# clang++, runs flatc for the generated headers, and takes libfdt's sources from Debian's
+# linux-source tarball as the Bazel build does (third_party/libfdt). Needs: clang, libclang-rt-14-dev, flatbuffers-compiler,
+# libflatbuffers-dev, linux-source-6.1 (all installed by ./relay setup).
 set -euo pipefail
 
-ALL_FUZZERS=(stream hyperlaunch multiboot acpi)
+ALL_FUZZERS=(stream hyperlaunch multiboot1 multiboot2 acpi)
 
 seconds=60
 jobs=1
@@ -37,7 +37,7 @@ while [[ $# -gt 0 ]]; do
         --jobs) jobs="$2"; shift 2 ;;
         --keep) keep="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
-        -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d'; exit 0 ;;
         *) echo "run_fuzzers.sh: unknown argument $1" >&2; exit 2 ;;
     esac
 done
@@ -117,8 +117,8 @@ sources_of() {
                      "tests/fuzz/stream_fuzz_target.cpp tests/fuzz/stream_fuzzer.cpp" ;;
         hyperlaunch) echo "${LIB_SOURCES[*]} ${STREAM_SOURCES[*]} ${HYPERLAUNCH_SOURCES[*]}" \
                           "tests/fuzz/hyperlaunch_fuzz_target.cpp tests/fuzz/hyperlaunch_fuzzer.cpp" ;;
-        multiboot) echo "${LIB_SOURCES[*]} ${BOOT_SOURCES[*]}" \
-                        "tests/fuzz/multiboot_fuzz_target.cpp tests/fuzz/multiboot_fuzzer.cpp" ;;
+        multiboot1|multiboot2) echo "${LIB_SOURCES[*]} ${BOOT_SOURCES[*]}" \
+                        "tests/fuzz/multiboot_fuzz_target.cpp tests/fuzz/${1}_fuzzer.cpp" ;;
         acpi) echo "${LIB_SOURCES[*]} ${BOOT_SOURCES[*]} hv/arch/x86/acpi/acpi.cpp" \
                    "tests/fuzz/acpi_fuzz_target.cpp tests/fuzz/acpi_fuzzer.cpp" ;;
     esac
@@ -216,20 +216,21 @@ seed() {
     if [[ -d "$root/tests/fuzz/corpus/$name" ]]; then
         find "$root/tests/fuzz/corpus/$name" -type f ! -name README.md -exec cp {} "$corpus/" \;
     fi
-    case "$name" in
-        stream)
-            cp "$root"/tests/data/streams/*.stream "$corpus/" ;;
-        hyperlaunch)
-            # Every configuration Relay has, compiled now (dtc -q: the Xen binding's
-            # example has warnings that do not matter here).
-            for source in "$root"/examples/*.dts "$root"/tests/integration/configs/*.dts \
-                          "$root"/hv/config/testdata/*.dts; do
-                dtc -q -I dts -O dtb -o "$corpus/seed-$(basename "$(dirname "$source")")-$(basename "${source%.dts}").dtb" "$source"
-            done ;;
+    # The golden streams are the stream fuzzer's seeds too (tests/data/streams).
+    if [[ "$name" == stream ]]; then
+        cp "$root"/tests/data/streams/*.stream "$corpus/"
+    fi
+}
+
+# The dictionary of a fuzzer (both multiboot fuzzers share one).
+dictionary_of() {
+    case "$1" in
+        multiboot1|multiboot2) echo "$root/tests/fuzz/multiboot.dict" ;;
+        *) echo "$root/tests/fuzz/$1.dict" ;;
     esac
 }
 
-declare -A executions coverage corpus_sizes findings
+declare -A executions rates coverage features corpus_sizes findings
 total_executions=0
 total_findings=0
 per_fuzzer=$(( seconds / ${#fuzzers[@]} ))
@@ -239,8 +240,9 @@ for name in "${fuzzers[@]}"; do
     seed "$name"
     options=(-max_total_time="$per_fuzzer" -max_len=65536 -print_final_stats=1 -timeout=10
              -rss_limit_mb=2048 -artifact_prefix="$work/$name/artifacts/")
-    if [[ -f "$root/tests/fuzz/$name.dict" ]]; then
-        options+=(-dict="$root/tests/fuzz/$name.dict")
+    dictionary="$(dictionary_of "$name")"
+    if [[ -f "$dictionary" ]]; then
+        options+=(-dict="$dictionary")
     fi
     if [[ "$jobs" -gt 1 ]]; then
         options+=(-fork="$jobs" -ignore_crashes=0)
@@ -250,15 +252,17 @@ for name in "${fuzzers[@]}"; do
     (cd "$work/$name" && "$work/${name}_fuzzer" "${options[@]}" "$work/$name/corpus") > "$work/$name/fuzz.log" 2>&1
     status=$?
     set -e
-    grep -E "INITED|DONE|ERROR|SUMMARY|contract violated|stat::number_of_executed_units|^#[0-9]+:" \
+    grep -aE "INITED|DONE|ERROR|SUMMARY|contract violated|stat::number_of_executed_units|^#[0-9]+:" \
         "$work/$name/fuzz.log" | tail -8 | sed "s/^/   $name: /"
     # Plain mode prints final stats; fork mode (--jobs > 1) only progress lines "#N: cov: ...".
-    runs=$({ grep -E "stat::number_of_executed_units" "$work/$name/fuzz.log" || true; } | awk '{s += $2} END {print s + 0}')
+    runs=$({ grep -aE "stat::number_of_executed_units" "$work/$name/fuzz.log" || true; } | awk '{s += $2} END {print s + 0}')
     if [[ "$runs" -eq 0 ]]; then
-        runs=$({ grep -oE "^#[0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | tr -d '#')
+        runs=$({ grep -aoE "^#[0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | tr -d '#')
     fi
     executions[$name]=${runs:-0}
-    coverage[$name]=$({ grep -oE "cov: [0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | awk '{print $2}')
+    rates[$name]=$(( ${executions[$name]} / per_fuzzer ))
+    coverage[$name]=$({ grep -aoE "cov: [0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | awk '{print $2}')
+    features[$name]=$({ grep -aoE "ft: [0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | awk '{print $2}')
     corpus_sizes[$name]=$(find "$work/$name/corpus" -type f | wc -l)
     found=$(find "$work/$name/artifacts" -type f | wc -l)
     if [[ $status -ne 0 && $found -eq 0 ]]; then
@@ -271,8 +275,9 @@ done
 
 echo "== results (${seconds}s in total, ${per_fuzzer}s each, $jobs job(s))"
 for name in "${fuzzers[@]}"; do
-    printf '== %-12s %10s executions, coverage %6s edges, corpus %5s inputs, %s findings\n' \
-        "$name" "${executions[$name]}" "${coverage[$name]:-?}" "${corpus_sizes[$name]}" "${findings[$name]}"
+    printf '== %-12s %10s executions (%s/s), coverage %6s edges, %6s features, corpus %5s inputs, %s findings\n' \
+        "$name" "${executions[$name]}" "${rates[$name]}" "${coverage[$name]:-?}" "${features[$name]:-?}" \
+        "${corpus_sizes[$name]}" "${findings[$name]}"
 done
 printf '== %-12s %10s executions, %s findings\n' total "$total_executions" "$total_findings"
 if [[ $total_findings -ne 0 ]]; then
