@@ -111,6 +111,8 @@ void check_accepted(const acpi::AcpiInfo& info, const StrictPhysicalMemory& memo
     FUZZ_CHECK(info.revision == rsdp[15], "revision {} of an RSDP saying {}", info.revision,
                rsdp[15]);
     FUZZ_CHECK(info.oem_id[6] == '\0', "OEM id not terminated");
+    // The boot log prints it (hv/main.cpp).
+    FUZZ_CHECK(is_printable_text(info.oem_id), "OEM id \"{}\" is not printable", info.oem_id);
     FUZZ_CHECK(!info.uses_xsdt || info.revision >= 2, "XSDT with RSDP revision {}", info.revision);
     FUZZ_CHECK(info.table_count <= acpi::AcpiInfo::kMaxTables, "{} tables", info.table_count);
     for (usize i = 0; i < info.table_count; ++i) {
