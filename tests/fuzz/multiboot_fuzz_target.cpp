@@ -48,7 +48,9 @@ void check_string(const BootInfo& info, std::string_view text, const char* what)
     FUZZ_CHECK(text.size() <= BootInfo::kMaxStringLength, "{} of {} bytes", what, text.size());
     FUZZ_CHECK(view_inside(text, &info, sizeof(info)),
                "{} points outside BootInfo (into loader memory?)", what);
-    FUZZ_CHECK(text.data() == nullptr || text.data()[text.size()] == '\0',
+    // A string never set is an empty view at the pool's start (BootInfo::string_at), so
+    // only a non-empty one is required to be followed by its NUL.
+    FUZZ_CHECK(text.empty() || text.data()[text.size()] == '\0',
                "{} is not NUL-terminated in the pool", what);
     FUZZ_CHECK(text.find('\0') == std::string_view::npos, "{} holds a NUL", what);
 }
