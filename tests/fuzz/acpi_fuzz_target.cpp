@@ -156,7 +156,9 @@ AcpiFuzzOutcome fuzz_acpi_once(const uint8_t* data, std::size_t size) {
         if (bytes.size() < boot->rsdp_length) {
             boot->rsdp_length = 0;
         }
-        std::memcpy(boot->rsdp, bytes.data(), boot->rsdp_length);
+        if (boot->rsdp_length > 0) {  // an empty vector's data() may be null
+            std::memcpy(boot->rsdp, bytes.data(), boot->rsdp_length);
+        }
     }
     u8 rsdp[BootInfo::kRsdpMaxLength] = {};
     usize rsdp_length = 0;
