@@ -260,7 +260,12 @@ for name in "${fuzzers[@]}"; do
         runs=$({ grep -aoE "^#[0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | tr -d '#')
     fi
     executions[$name]=${runs:-0}
-    rates[$name]=$(( ${executions[$name]} / per_fuzzer ))
+    # libFuzzer's own average (right when a finding stopped the run early); fork mode has
+    # none, so executions over the time given.
+    rates[$name]=$({ grep -aE "stat::average_exec_per_sec" "$work/$name/fuzz.log" || true; } | awk '{s += $2} END {print s + 0}')
+    if [[ "${rates[$name]}" -eq 0 ]]; then
+        rates[$name]=$(( ${executions[$name]} / per_fuzzer ))
+    fi
     coverage[$name]=$({ grep -aoE "cov: [0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | awk '{print $2}')
     features[$name]=$({ grep -aoE "ft: [0-9]+" "$work/$name/fuzz.log" || true; } | tail -1 | awk '{print $2}')
     corpus_sizes[$name]=$(find "$work/$name/corpus" -type f | wc -l)
