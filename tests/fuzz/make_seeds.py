@@ -7,6 +7,8 @@ layout each fuzz body expects (tests/fuzz/*_fuzz_target.hpp):
                after the blob (module command lines and sizes, host limits)
   multiboot1/2 boot information like QEMU, GRUB, kexec-tools and Relay's live update give
   acpi         ACPI tables like QEMU's
+  ivrs         IVRS tables like QEMU's amd-iommu and a server's (several units, every
+               device entry and memory definition type)
 The seeds are committed, and other inputs (crash-*, regressions) live next to them; run
 this again only to change the seeds (needs dtc):
 
@@ -233,6 +235,61 @@ def hyperlaunch_many_modules():
                                          [(16, i % 8) for i in range(69)])
 
 
+def ivhd(block_type, device_id, segment, entries, flags=0x40):
+    """An IVHD block (AMD IOMMU spec #48882 §5.2.2): 24-byte header for 10h, 40 for 11h/40h."""
+    header_size = 24 if block_type == 0x10 else 40
+    body = b"".join(entries)
+    header = struct.pack("<BBHHHQHHI", block_type, flags, header_size + len(body), device_id,
+                         0x40, 0xFEB80000 + (device_id << 4), segment, 0x0000, 0x80048F6E)
+    if block_type != 0x10:
+        header += struct.pack("<QQ", 0x246577EFA2254AFA, 0)
+    return header + body
+
+
+def ivmd(block_type, first, last, start, length, flags=0x7):
+    """An IVMD block (§5.2.3): 32 bytes."""
+    return struct.pack("<BBHHHQQQ", block_type, flags, 32, first, last if block_type == 0x22 else 0,
+                       0, start, length)
+
+
+def ivrs_table(blocks):
+    return acpi_table(b"IVRS", struct.pack("<IQ", 0x00203041, 0) + b"".join(blocks), revision=2)
+
+
+def ivrs_qemu():
+    """QEMU 7.2 -device amd-iommu: one IVHD 10h, every device on bus 0 (start/end of range)."""
+    return ivrs_table([ivhd(0x10, 0x0018, 0, [struct.pack("<BHB", 3, 0x0000, 0),
+                                             struct.pack("<BHB", 4, 0x00FF, 0)])])
+
+
+def ivrs_server():
+    """Two units in two segments, a superseded 11h, every device entry type, three IVMDs."""
+    hid = b"AMDI0020"
+    cid = b"PNP0501\0"
+    unit0 = [struct.pack("<BHB", 1, 0, 0),                                # all
+             struct.pack("<BHB", 2, 0x0010, 0x17),                        # select
+             struct.pack("<BHB", 3, 0x0100, 0), struct.pack("<BHB", 4, 0x01FF, 0),
+             struct.pack("<BHBBHB", 0x42, 0x0208, 0, 0, 0x0200, 0),       # alias select
+             struct.pack("<BHBBHB", 0x43, 0x0300, 0, 0, 0x0300, 0),       # alias range
+             struct.pack("<BHB", 4, 0x03FF, 0),
+             struct.pack("<BHBI", 0x46, 0x0400, 0, 0x80000000),           # extended select
+             struct.pack("<BHBI", 0x47, 0x0500, 0, 0), struct.pack("<BHB", 4, 0x05FF, 0),
+             struct.pack("<BHBBHB", 0x48, 0, 0xD7, 0x21, 0x00A0, 1),      # special: IOAPIC
+             struct.pack("<BHBBHB", 0x48, 0, 0, 0x00, 0x00A5, 2),         # special: HPET
+             struct.pack("<BHB", 0xF0, 0x00A0, 0x40) + hid + cid + bytes([1, 2]) + b"\x01\x00",
+             struct.pack("<BHB", 0, 0, 0)]                                # padding
+    unit1 = [struct.pack("<BHB", 3, 0x8000, 0), struct.pack("<BHB", 4, 0x80FF, 0)]
+    return ivrs_table([
+        ivhd(0x11, 0x0002, 0, unit0),
+        ivhd(0x40, 0x0002, 0, unit0),
+        ivhd(0x10, 0x8002, 1, unit1),
+        ivmd(0x20, 0, 0, 0xFED00000, 0x1000, flags=0x1),
+        ivmd(0x21, 0x0010, 0, 0x9D000000, 0x100000),
+        ivmd(0x22, 0x0100, 0x01FF, 0x0, 0x200000, flags=0x8),
+        struct.pack("<BBH", 0x50, 0, 8) + bytes(4),                        # unknown block
+    ])
+
+
 SEEDS = {
     "stream": {
         "seed-payload-v1.0-boot": stream_payload("v1.0-boot.stream"),
@@ -259,6 +316,10 @@ SEEDS = {
     "acpi": {
         "seed-acpi-xsdt": acpi_xsdt,
         "seed-acpi-rsdt-from-loader": acpi_rsdt_from_loader,
+    },
+    "ivrs": {
+        "seed-ivrs-qemu": ivrs_qemu,
+        "seed-ivrs-server": ivrs_server,
     },
 }
 
