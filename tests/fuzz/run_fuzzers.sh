@@ -18,6 +18,7 @@
 #   multiboot1   the multiboot1 boot-information parser (hv/boot)
 #   multiboot2   the multiboot2 boot-information parser (hv/boot)
 #   acpi         RSDP, RSDT/XSDT and MADT (hv/arch/x86/acpi)
+#   ivrs         the ACPI IVRS table: AMD-Vi units and their devices (iommu/ivrs)
 #
 # Bazel's toolchain is gcc, which has no libFuzzer; this script compiles directly with
 # clang++, runs flatc for the generated headers, and takes libfdt's sources from Debian's
@@ -25,7 +26,7 @@
 # libflatbuffers-dev, linux-source-6.1 (all installed by ./relay setup).
 set -euo pipefail
 
-ALL_FUZZERS=(stream hyperlaunch multiboot1 multiboot2 acpi)
+ALL_FUZZERS=(stream hyperlaunch multiboot1 multiboot2 acpi ivrs)
 
 seconds=60
 jobs=1
@@ -121,6 +122,8 @@ sources_of() {
                         "tests/fuzz/multiboot_fuzz_target.cpp tests/fuzz/${1}_fuzzer.cpp" ;;
         acpi) echo "${LIB_SOURCES[*]} ${BOOT_SOURCES[*]} hv/arch/x86/acpi/acpi.cpp" \
                    "tests/fuzz/acpi_fuzz_target.cpp tests/fuzz/acpi_fuzzer.cpp" ;;
+        ivrs) echo "${LIB_SOURCES[*]} iommu/ivrs.cpp" \
+                   "tests/fuzz/ivrs_fuzz_target.cpp tests/fuzz/ivrs_fuzzer.cpp" ;;
     esac
 }
 
