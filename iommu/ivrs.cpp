@@ -382,8 +382,11 @@ Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {
                           kIvrsHeaderSize);
     }
     if (std::memcmp(table, "IVRS", 4) != 0) {
+        // Shown as printable text: the bytes come from firmware and go to the console.
         char signature[5] = {};
-        std::memcpy(signature, table, 4);
+        for (usize i = 0; i < 4; ++i) {
+            signature[i] = table[i] >= 0x20 && table[i] <= 0x7E ? static_cast<char>(table[i]) : '?';
+        }
         return make_error(ErrorCode::kBadMagic, "IVRS: signature is '{}', expected 'IVRS'",
                           signature);
     }

@@ -429,6 +429,16 @@ TEST(Ivrs, TruncatedHeaders) {
     EXPECT_EQ(e.code(), ErrorCode::kBadMagic);
     EXPECT_EQ(message(e), "IVRS: signature is 'DMAR', expected 'IVRS'");
 
+    // Found by the IVRS fuzzer (tests/fuzz/corpus/ivrs/crash-nonprintable-signature): the
+    // signature's bytes went into the message as they were (control characters, escape
+    // sequences on the console).
+    std::vector<u8> hostile = table;
+    const u8 escape[4] = {'I', 0x1B, 'R', 0xC3};
+    std::memcpy(hostile.data(), escape, 4);
+    e = parse_error(hostile);
+    EXPECT_EQ(e.code(), ErrorCode::kBadMagic);
+    EXPECT_EQ(message(e), "IVRS: signature is 'I?R?', expected 'IVRS'");
+
     // A table that ends two bytes into a block header.
     IvrsBuilder tail;
     tail.raw({0x10, 0x00});

@@ -1,10 +1,15 @@
 #include "hv/config/boot_stream.hpp"
 
+#include "hv/config/hyperlaunch_binding.hpp"
+#include "migration_stream/stream_limits.hpp"
 #include "migration_stream/stream_size_bound.hpp"
 #include "migration_stream/stream_writer.hpp"
 #include "schema/relay_generated.h"
 
 namespace relay::hyperlaunch {
+
+// A domain the parser accepts is one the stream verifier accepts (docs/hyperlaunch.md).
+static_assert(kMaxDomainMemoryKib * KiB == stream::kPhysicalAddressLimit);
 
 namespace {
 

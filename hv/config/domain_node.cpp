@@ -142,6 +142,12 @@ constexpr u64 kPageSizeKib = kPageSize4K / KiB;
         return node.property_error(ErrorCode::kInvalidArgument, kPropertyMemory,
                                    "is 0 KiB; a domain needs memory");
     }
+    if (memory_kib > kMaxDomainMemoryKib) {
+        return node.property_error(ErrorCode::kOutOfRange, kPropertyMemory,
+                                   "{} KiB requested, a domain can have at most {} KiB (2^52 "
+                                   "bytes)",
+                                   memory_kib, kMaxDomainMemoryKib);
+    }
     if (memory_kib > host_kib) {
         return node.property_error(ErrorCode::kOutOfRange, kPropertyMemory,
                                    "{} KiB requested, host can give {} KiB", memory_kib, host_kib);

@@ -66,6 +66,11 @@ inline constexpr u32 kDomidFirstReserved = 0x7FF0;
 
 // `memory` is in KiB in two cells ("Domain Node", memory).
 inline constexpr usize kMemoryCells = 2;
+// The most memory a domain can have: guest-physical addresses are below 2^52 (AMD APM
+// vol. 2 §15.25, nested paging), and the stream refuses a domain declaring more
+// (migration_stream/stream_limits.hpp, kPhysicalAddressLimit; boot_stream.cpp asserts that
+// the two agree), so a configuration that can be booted can also be restored.
+inline constexpr u64 kMaxDomainMemoryKib = (u64{1} << 52) / 1024;
 
 // A UUID is 16 bytes (RFC 4122); the binding's example shows 8, which Relay refuses.
 inline constexpr usize kUuidLength = 16;

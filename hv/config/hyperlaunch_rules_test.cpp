@@ -630,7 +630,25 @@ TEST(HyperlaunchRules, MemoryAbsurd) {
     tree.set_cells(kMemtest1, "memory", {0xFFFFFFFF, 0xFFFFF000});
     expect_rejected(tree, ErrorCode::kOutOfRange,
                     "/chosen/hypervisor/memtest1: property \"memory\": 18446744073709547520 KiB "
-                    "requested, host can give 1048576 KiB");
+                    "requested, a domain can have at most 4398046511104 KiB (2^52 bytes)");
+}
+
+// Found by the Hyperlaunch fuzzer (tests/fuzz/corpus/hyperlaunch/crash-memory-beyond-2-52):
+// with a host that could give it (relay-config check without --host-memory assumes no
+// limit), a domain of more than 2^52 bytes was accepted, and its boot stream was then
+// refused by the stream verifier ("must be 1 KiB to 2^52 bytes").
+TEST(HyperlaunchRules, MemoryBeyondWhatAStreamCanHold) {
+    HostLimits limits = roomy_limits();
+    limits.guest_memory_bytes = ~u64{0};
+    TestTree tree = example();
+    tree.set_cells(kMemtest1, "memory", {0x400, 0x1000});  // 2^42 KiB + 4 KiB
+    expect_rejected(tree, ErrorCode::kOutOfRange,
+                    "/chosen/hypervisor/memtest1: property \"memory\": 4398046515200 KiB "
+                    "requested, a domain can have at most 4398046511104 KiB (2^52 bytes)",
+                    present_modules(8), limits);
+    TestTree largest = example();
+    largest.set_cells(kMemtest1, "memory", {0x400, 0});  // 2^42 KiB = 2^52 bytes
+    expect_accepted(largest, present_modules(8), limits);
 }
 
 TEST(HyperlaunchRules, MemoryTotalMoreThanTheHostCanGive) {

@@ -23,7 +23,9 @@ class SoakTest(RelayTestCase):
         return report
 
     def test_ten_updates(self):
-        report = self.soak(soak.Settings(updates=10))
+        # Half-second heartbeats: the allowance (two intervals beyond each blackout) absorbs
+        # the host-time jitter of a loaded two-core CI machine.
+        report = self.soak(soak.Settings(updates=10, heartbeat_ms=500))
         text = soak.summary(report)
         print(text)
         self.assertEqual(report.all_problems(), [], text)

@@ -279,5 +279,40 @@ TEST(Acpi, MissingMadt) {
     EXPECT_NE(message(status).find("no MADT"), std::string::npos);
 }
 
+// Found by the ACPI fuzzer (tests/fuzz/corpus/acpi/crash-nonprintable-table-signature):
+// a table's signature went into the error message as it was, so firmware could write
+// control characters and escape sequences to the console.
+TEST(Acpi, UnexpectedSignatureIsPrintedAsPrintableText) {
+    Machine m;
+    m.build();
+    auto xsdt = header("XSDT", 44);
+    const u8 hostile[4] = {0x1B, '[', '2', 0x00};
+    std::memcpy(xsdt.data(), hostile, 4);
+    put_u64(xsdt, 36, kMadt);
+    fix_checksum(xsdt, 9, xsdt.size());
+    m.memory.write(kXsdt, xsdt.data(), xsdt.size());
+    auto info = std::make_unique<AcpiInfo>();
+    Status status = m.parse(info.get());
+    ASSERT_FALSE(status.ok());
+    EXPECT_EQ(status.error().code(), ErrorCode::kBadMagic);
+    EXPECT_NE(message(status).find("signature '?[2?', expected 'XSDT'"), std::string::npos)
+        << message(status);
+}
+
+// The OEM ID goes to the boot log: non-printable bytes become '?', a NUL ends it.
+TEST(Acpi, OemIdIsPrintableText) {
+    Machine m;
+    m.build();
+    std::vector<u8> rsdp = m.rsdp_bytes;
+    const u8 oem[6] = {'Q', 0x07, 'E', 0x1B, 0x00, 'X'};
+    std::memcpy(rsdp.data() + 9, oem, 6);
+    fix_checksum(rsdp, 8, 20);
+    fix_checksum(rsdp, 32, 36);
+    m.memory.write(kRsdp, rsdp.data(), rsdp.size());
+    auto info = std::make_unique<AcpiInfo>();
+    ASSERT_TRUE(m.parse(info.get()).ok());
+    EXPECT_STREQ(info->oem_id, "Q?E?");
+}
+
 }  // namespace
 }  // namespace relay::acpi

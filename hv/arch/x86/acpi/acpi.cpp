@@ -25,6 +25,23 @@ u64 read_u64(const u8* p) {
     return v;
 }
 
+// Firmware bytes that reach the console (a table's signature in an error, the OEM ID in
+// the boot log) are copied with everything outside printable ASCII made '?', so a hostile
+// or broken table cannot write control characters or escape sequences to the console.
+// The OEM ID is often padded with NULs: a NUL ends the text when `nul_ends` is set.
+void copy_printable(char* out, const u8* bytes, usize count, bool nul_ends) {
+    usize i = 0;
+    for (; i < count; ++i) {
+        if (bytes[i] == 0 && nul_ends) {
+            break;
+        }
+        out[i] = bytes[i] >= 0x20 && bytes[i] <= 0x7E ? static_cast<char>(bytes[i]) : '?';
+    }
+    for (; i <= count; ++i) {
+        out[i] = '\0';
+    }
+}
+
 u8 checksum(const u8* data, u64 length) {
     u8 sum = 0;
     for (u64 i = 0; i < length; ++i) {
@@ -67,9 +84,9 @@ Result<const u8*> map_table(const PhysicalMemoryReader& memory, HostPhysAddr add
     if (header == nullptr) {
         return make_error(ErrorCode::kOutOfRange, "ACPI table at {} is not accessible", address);
     }
-    char signature[5] = {};
-    std::memcpy(signature, header, 4);
-    if (expected_signature != nullptr && std::memcmp(signature, expected_signature, 4) != 0) {
+    char signature[5];
+    copy_printable(signature, header, 4, false);
+    if (expected_signature != nullptr && std::memcmp(header, expected_signature, 4) != 0) {
         return make_error(ErrorCode::kBadMagic, "ACPI table at {}: signature '{}', expected '{}'",
                           address, signature, expected_signature);
     }
@@ -228,8 +245,7 @@ Status parse_acpi(const PhysicalMemoryReader& memory, const u8* rsdp, usize rsdp
                   AcpiInfo* out) {
     RELAY_TRY(check_rsdp(rsdp, rsdp_length));
     out->revision = rsdp[15];
-    std::memcpy(out->oem_id, rsdp + 9, 6);
-    out->oem_id[6] = '\0';
+    copy_printable(out->oem_id, rsdp + 9, 6, true);
 
     HostPhysAddr root;
     u64 entry_size;

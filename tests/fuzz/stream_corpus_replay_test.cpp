@@ -1,6 +1,7 @@
-// Replays the fuzzing seeds (golden streams) and every committed corpus and crash
-// regression input (tests/fuzz/corpus/) through the fuzz body, so a bug the fuzzer found
-// stays fixed. Runs under ASan/UBSan with `bazel test --config=sanitize`.
+// Replays the stream fuzzer's seeds (the golden streams and make_seeds.py's bare payloads)
+// and every committed crash regression (tests/fuzz/corpus/stream/) through the fuzz body,
+// so a bug the fuzzer found stays fixed. Runs under ASan/UBSan with
+// `bazel test --config=sanitize`.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -17,7 +18,7 @@ namespace {
 
 std::vector<std::string> inputs() {
     std::vector<std::string> paths;
-    for (const char* directory : {"tests/fuzz/corpus", "tests/data/streams"}) {
+    for (const char* directory : {"tests/fuzz/corpus/stream", "tests/data/streams"}) {
         for (const auto& entry : std::filesystem::directory_iterator(directory)) {
             std::string name = entry.path().filename().string();
             if (entry.is_regular_file() && name != "README.md" &&
@@ -53,7 +54,7 @@ TEST(FuzzCorpusReplay, CrashInputsAreRefusedForTheFixedReason) {
              Expectation{"crash-non-utf8-string", "is not valid UTF-8"},
              Expectation{"crash-misaligned-struct-vector", "vector is not 8-byte aligned"},
          }) {
-        auto bytes = tools::read_file(std::string("tests/fuzz/corpus/") + expectation.file);
+        auto bytes = tools::read_file(std::string("tests/fuzz/corpus/stream/") + expectation.file);
         ASSERT_TRUE(bytes.ok()) << bytes.error().message();
         std::vector<u8> input(bytes->data(), bytes->data() + bytes->size());
         std::vector<u8> rewrapped =
