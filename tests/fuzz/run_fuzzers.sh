@@ -22,8 +22,9 @@
 #
 # Bazel's toolchain is gcc, which has no libFuzzer; this script compiles directly with
 # clang++, runs flatc for the generated headers, and takes libfdt's sources from Debian's
-# linux-source tarball as the Bazel build does (third_party/libfdt). Needs: clang, libclang-rt-14-dev, flatbuffers-compiler,
-# libflatbuffers-dev, linux-source-6.1 (all installed by ./relay setup).
+# linux-source tarball as the Bazel build does (third_party/libfdt). Needs: clang,
+# libclang-rt-14-dev, flatbuffers-compiler, libflatbuffers-dev, linux-source-6.1 (all
+# installed by ./relay setup).
 set -euo pipefail
 
 ALL_FUZZERS=(stream hyperlaunch multiboot1 multiboot2 acpi ivrs)
