@@ -285,6 +285,80 @@ void for_each_unit_frame(usize index, Visit&& visit) {
     });
 }
 
+// Checks that the I/O page table at `root` is in Relay's format, lies outside the domain's
+// memory with every frame linked once and accepted by check_frame(frame) -> Status, and
+// maps exactly the domain's RAM (IOVA = guest-physical, each page where the extents put
+// it, all of it). What a live update's target requires before it adopts a table, and what
+// the producer checks before it offers one.
+template <typename CheckFrame>
+Status check_domain_table(Domain& domain, HostPhysAddr root, u8 levels, CheckFrame&& check_frame) {
+    HostPhysRange allowed[64];
+    usize allowed_count = 0;
+    u64 ram = 0;
+    for (usize i = 0; i < domain.extent_count; ++i) {
+        const GuestMemoryExtent& extent = domain.extents[i];
+        if (extent.is_mmio()) {
+            continue;
+        }
+        if (allowed_count == sizeof(allowed) / sizeof(allowed[0])) {
+            return make_error(ErrorCode::kOutOfRange,
+                              "domain {}: more than 64 RAM extents to check an I/O page table "
+                              "against",
+                              domain.domid);
+        }
+        allowed[allowed_count++] = HostPhysRange::unchecked(extent.host, extent.size);
+        ram += extent.size;
+    }
+    RELAY_TRY_ASSIGN(table, IoTable::adopt(domain.table_memory, root, levels));
+    HostPhysAddr seen[256];
+    usize seen_count = 0;
+    Status valid = table.validate(allowed, allowed_count, [&](HostPhysAddr frame, u8) -> Status {
+        for (usize k = 0; k < seen_count; ++k) {
+            if (seen[k] == frame) {
+                return make_error(ErrorCode::kCorrupt, "table frame {} is linked twice", frame);
+            }
+        }
+        if (seen_count == sizeof(seen) / sizeof(seen[0])) {
+            return make_error(ErrorCode::kOutOfRange, "more than {} table frames", seen_count);
+        }
+        seen[seen_count++] = frame;
+        return check_frame(frame);
+    });
+    if (!valid.ok()) {
+        return valid.error().prefix("domain {}: I/O page table at {}: ", domain.domid, root);
+    }
+    u64 mapped = 0;
+    Status exact = ok_status();
+    table.for_each_mapping(
+        [&](GuestPhysAddr iova, HostPhysAddr host, u64 size, amd_vi::IoPermissions) {
+            if (!exact.ok()) {
+                return;
+            }
+            bool matches = false;
+            for (usize e = 0; e < domain.extent_count && !matches; ++e) {
+                const GuestMemoryExtent& extent = domain.extents[e];
+                matches = !extent.is_mmio() && iova.raw() >= extent.guest.raw() &&
+                          iova.raw() + size <= extent.guest.raw() + extent.size &&
+                          host.raw() == extent.host.raw() + (iova.raw() - extent.guest.raw());
+            }
+            if (!matches) {
+                exact = make_error(ErrorCode::kCorrupt,
+                                   "IOVA {:#x} -> {} ({:#x} bytes) is not where the domain's "
+                                   "memory is",
+                                   iova.raw(), host, size);
+            }
+            mapped += size;
+        });
+    if (exact.ok() && mapped != ram) {
+        exact = make_error(ErrorCode::kCorrupt,
+                           "it maps {:#x} bytes, the domain has {:#x} bytes of RAM", mapped, ram);
+    }
+    if (!exact.ok()) {
+        return exact.error().prefix("domain {}: I/O page table at {}: ", domain.domid, root);
+    }
+    return ok_status();
+}
+
 Status init_units();
 
 }  // namespace
@@ -548,23 +622,6 @@ Status attach_domain(Domain& domain) {
 Status adopt_domain(Domain& domain) {
     State& s = state();
     SpinlockGuard guard(s.lock);
-    // The RAM the table may map (host side) and must map exactly (guest side).
-    HostPhysRange allowed[64];
-    usize allowed_count = 0;
-    u64 ram = 0;
-    for (usize i = 0; i < domain.extent_count; ++i) {
-        const GuestMemoryExtent& extent = domain.extents[i];
-        if (!extent.is_mmio()) {
-            if (allowed_count == sizeof(allowed) / sizeof(allowed[0])) {
-                return make_error(ErrorCode::kOutOfRange,
-                                  "domain {}: more than 64 RAM extents to check an I/O page "
-                                  "table against",
-                                  domain.domid);
-            }
-            allowed[allowed_count++] = HostPhysRange::unchecked(extent.host, extent.size);
-            ram += extent.size;
-        }
-    }
     for (usize i = 0; i < domain.assigned_count; ++i) {
         AssignedFunction& assigned = domain.assigned[i];
         Route route = route_of(assigned.function);
@@ -619,68 +676,19 @@ Status adopt_domain(Domain& domain) {
                               found->root, found->levels, found->tag);
         }
         if (domain.io_root.raw() == 0) {
+            // Every table frame preserved (the target claimed it).
+            RELAY_TRY(check_domain_table(domain, found->root, found->levels,
+                                         [&](HostPhysAddr frame) -> Status {
+                                             if (inside(s.preserved, s.preserved_count, frame)) {
+                                                 return ok_status();
+                                             }
+                                             return make_error(ErrorCode::kCorrupt,
+                                                               "table frame {} is not among the "
+                                                               "preserved table frames",
+                                                               frame);
+                                         }));
             RELAY_TRY_ASSIGN(table,
                              IoTable::adopt(domain.table_memory, found->root, found->levels));
-            // Every table frame preserved (the target claimed it) and linked once.
-            HostPhysAddr seen[256];
-            usize seen_count = 0;
-            Status valid =
-                table.validate(allowed, allowed_count, [&](HostPhysAddr frame, u8) -> Status {
-                    if (!inside(s.preserved, s.preserved_count, frame)) {
-                        return make_error(ErrorCode::kCorrupt,
-                                          "table frame {} is not among the preserved table frames",
-                                          frame);
-                    }
-                    for (usize k = 0; k < seen_count; ++k) {
-                        if (seen[k] == frame) {
-                            return make_error(ErrorCode::kCorrupt, "table frame {} is linked twice",
-                                              frame);
-                        }
-                    }
-                    if (seen_count == sizeof(seen) / sizeof(seen[0])) {
-                        return make_error(ErrorCode::kOutOfRange, "more than {} table frames",
-                                          seen_count);
-                    }
-                    seen[seen_count++] = frame;
-                    return ok_status();
-                });
-            if (!valid.ok()) {
-                return valid.error().prefix("domain {}: I/O page table at {}: ", domain.domid,
-                                            found->root);
-            }
-            // Exactly the domain's RAM, IOVA = guest-physical: each page where the domain's
-            // extents put it, and all of the RAM.
-            u64 mapped = 0;
-            Status exact = ok_status();
-            table.for_each_mapping([&](GuestPhysAddr iova, HostPhysAddr host, u64 size,
-                                       amd_vi::IoPermissions) {
-                if (!exact.ok()) {
-                    return;
-                }
-                bool matches = false;
-                for (usize e = 0; e < domain.extent_count && !matches; ++e) {
-                    const GuestMemoryExtent& extent = domain.extents[e];
-                    matches = !extent.is_mmio() && iova.raw() >= extent.guest.raw() &&
-                              iova.raw() + size <= extent.guest.raw() + extent.size &&
-                              host.raw() == extent.host.raw() + (iova.raw() - extent.guest.raw());
-                }
-                if (!matches) {
-                    exact = make_error(ErrorCode::kCorrupt,
-                                       "IOVA {:#x} -> {} ({:#x} bytes) is not where the "
-                                       "domain's memory is",
-                                       iova.raw(), host, size);
-                }
-                mapped += size;
-            });
-            if (exact.ok() && mapped != ram) {
-                exact = make_error(ErrorCode::kCorrupt,
-                                   "it maps {:#x} bytes, the domain has {:#x} bytes of RAM", mapped,
-                                   ram);
-            }
-            if (!exact.ok()) {
-                return exact.error().prefix("domain {}: I/O page table at {}: ", domain.domid,
-                                            found->root);
-            }
             domain.io_root = found->root;
             domain.io_levels = found->levels;
             // The previous build's guards point at its guard frame, which this build does
@@ -691,6 +699,19 @@ Status adopt_domain(Domain& domain) {
         found->adopted = true;
     }
     return ok_status();
+}
+
+Status check_domains() {
+    State& s = state();
+    SpinlockGuard guard(s.lock);
+    Status status = ok_status();
+    domain_for_each([&](Domain& domain) {
+        if (status.ok() && domain.io_root.raw() != 0) {
+            status = check_domain_table(domain, domain.io_root, domain.io_levels,
+                                        [](HostPhysAddr) { return ok_status(); });
+        }
+    });
+    return status;
 }
 
 void detach_domain(Domain& domain) {

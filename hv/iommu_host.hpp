@@ -71,6 +71,11 @@ void poll_events();
 
 // ---- Live update (liveupdate/state_writer.cpp, live_update.cpp) ----
 
+// Runs on every domain's I/O page table the checks a target runs before adopting it
+// (live_update's pre-flight): a table the target would refuse would be refused by the
+// rollback too, and every domain would be lost.
+Status check_domains();
+
 struct UnitSnapshot {
     iommu::IommuState state;
     u64 control = 0;

@@ -402,6 +402,12 @@ i64 live_update(Vcpu& caller) {
             compatible.error().message());
         return RELAY_EINCOMPATIBLE;
     }
+    // The IOMMU tables as a target will check them: one it would refuse, the rollback
+    // would refuse too (docs/iommu.md).
+    if (Status tables = iommu_host::check_domains(); !tables.ok()) {
+        log_error("live-update: refused before pausing anything: {}", tables.error().message());
+        return RELAY_EINVAL;
+    }
 
     // Buffers come first: nothing may fail for lack of memory once guests are paused.
     Frames stream_buffer;
