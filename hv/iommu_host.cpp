@@ -1,6 +1,7 @@
 #include "hv/iommu_host.hpp"
 
 #include "hv/arch/x86/cpu.hpp"
+#include "hv/arch/x86/pci_config.hpp"
 #include "hv/arch/x86/time.hpp"
 #include "hv/console.hpp"
 #include "hv/lib/spinlock.hpp"
@@ -9,6 +10,7 @@
 #include "hv/memory/physical_memory.hpp"
 #include "iommu/amd_vi.hpp"
 #include "iommu/amd_vi_driver.hpp"
+#include "iommu/fault_report.hpp"
 #include "iommu/io_page_table.hpp"
 #include "iommu/ivrs.hpp"
 #include "lib/static_storage.hpp"
@@ -68,6 +70,7 @@ struct Unit {
     TscClock clock;
     AmdViDriver driver{registers, memory, clock};
     HostPhysAddr completion_store;  // this build's own (not preserved)
+    iommu::FaultReporter reporter;  // what of the unit's faults reaches the console
 };
 
 // An assignment a stream describes, waiting for its domain to be restored.
@@ -731,6 +734,95 @@ void detach_domain(Domain& domain) {
     free_table(domain);
 }
 
+namespace {
+
+PciFunction unit_function(const Unit& unit) {
+    return PciFunction::from_bdf(unit.ivrs.pci_segment, unit.ivrs.device_id.raw);
+}
+
+// Whether the unit signalled an error since the last call (Signaled Target Abort in its
+// PCI status register, PCI 3.0 §6.2.3), clearing the bit (write 1 to clear). Read before
+// the event log is drained: a unit that logs a fault does so before it signals it.
+bool take_signalled_error(const Unit& unit) {
+    PciFunction function = unit_function(unit);
+    if (function.segment != 0) {
+        return false;  // configuration mechanism #1 reaches segment 0 only
+    }
+    u32 status = pci::config_read(function, pci::reg::kStatus, 2);
+    if (status == 0xFFFF || (status & pci::status::kSignaledTargetAbort) == 0) {
+        return false;
+    }
+    pci::config_write(function, pci::reg::kStatus, 2, pci::status::kSignaledTargetAbort);
+    return true;
+}
+
+// The functions whose requests the unit translates through a domain's table: "00:04.0
+// (domain 3, dma), ..." or "none".
+FixedString<240> translated_functions(usize unit_index) {
+    FixedString<240> text = FixedString<240>::formatted("none");
+    usize written = 0;
+    domain_for_each([&](Domain& domain) {
+        for (usize i = 0; i < domain.assigned_count; ++i) {
+            const AssignedFunction& assigned = domain.assigned[i];
+            if (!assigned.translated ||
+                route_of(assigned.function).unit != static_cast<int>(unit_index)) {
+                continue;
+            }
+            text = written == 0
+                       ? FixedString<240>::formatted("{} (domain {}, {})",
+                                                     pci_function_text(assigned.function).view(),
+                                                     domain.domid, domain.name_view())
+                       : FixedString<240>::formatted("{}, {} (domain {}, {})", text.view(),
+                                                     pci_function_text(assigned.function).view(),
+                                                     domain.domid, domain.name_view());
+            ++written;
+        }
+    });
+    return text;
+}
+
+// Formats one unit's reports for the console (FaultReporter decides which).
+class ConsoleFaultSink final : public iommu::FaultReportSink {
+public:
+    ConsoleFaultSink(usize index, const Unit& unit) : index_(index), unit_(unit) {}
+
+    void event(const iommu::IommuEvent& e) override {
+        if (e.kind == iommu::EventKind::kLogOverflow) {
+            log_error("iommu: unit {} ({}): {}", index_, unit_text().view(), e.text.view());
+            return;
+        }
+        const Domain* domain = e.domain_id != 0 ? domain_find(e.domain_id) : nullptr;
+        log_error("iommu: {} device {} domain {} ({}) address {:#x} {}: {}",
+                  iommu::event_kind_name(e.kind), e.device.text().view(), e.domain_id,
+                  domain != nullptr ? domain->name_view() : std::string_view("none"), e.address,
+                  e.write ? "write" : "read", e.text.view());
+    }
+
+    // The unit says nothing more: name the functions it walks domain tables for, which
+    // are the ones that can fault (a blocked function's requests are refused at its
+    // device table entry, with no walk).
+    void unlogged_error() override {
+        log_error(
+            "iommu: unit {} ({}) signalled an error it did not log (PCI status: signalled "
+            "target abort): a refused DMA or a table error, device and address not recorded; "
+            "it translates {}",
+            index_, unit_text().view(), translated_functions(index_).view());
+    }
+
+    void dropped(u64 count) override {
+        log_error("iommu: unit {} ({}): {} more reports not shown (at most {} a second)", index_,
+                  unit_text().view(), count, iommu::FaultReporter::kDefaultPerSecond);
+    }
+
+private:
+    PciFunctionText unit_text() const { return pci_function_text(unit_function(unit_)); }
+
+    usize index_;
+    const Unit& unit_;
+};
+
+}  // namespace
+
 void poll_events() {
     State& s = state();
     if (s.unit_count == 0) {
@@ -742,21 +834,17 @@ void poll_events() {
     }
     s.next_poll_tsc = now + x86::microseconds_to_tsc(kPollIntervalMicroseconds);
     for (usize u = 0; u < s.unit_count; ++u) {
+        Unit& unit = s.units[u];
+        bool signalled = take_signalled_error(unit);
         iommu::IommuEvent events[kEventsPerPoll];
         usize count = 0;
-        Status polled = s.units[u].driver.poll_events(events, kEventsPerPoll, &count);
+        Status polled = unit.driver.poll_events(events, kEventsPerPoll, &count);
         if (!polled.ok()) {
             log_error("iommu: unit {}: reading the event log: {}", u, polled.error().message());
             continue;
         }
-        for (usize i = 0; i < count; ++i) {
-            const iommu::IommuEvent& e = events[i];
-            const Domain* domain = e.domain_id != 0 ? domain_find(e.domain_id) : nullptr;
-            log_error("iommu: {} device {} domain {} ({}) address {:#x} {}: {}",
-                      iommu::event_kind_name(e.kind), e.device.text().view(), e.domain_id,
-                      domain != nullptr ? domain->name_view() : std::string_view("none"), e.address,
-                      e.write ? "write" : "read", e.text.view());
-        }
+        ConsoleFaultSink sink(u, unit);
+        unit.reporter.poll(x86::tsc_to_microseconds(now), events, count, signalled, sink);
     }
     s.lock.unlock();
 }

@@ -497,8 +497,22 @@ Status AmdViDriver::drain_events(Event* out, usize capacity, EventDrain* result)
     return ok_status();
 }
 
+// An overflow restart is reported as an event of its own, after the entries drained
+// before it (or first thing in the next call, when the caller's array was full).
 Status AmdViDriver::poll_events(iommu::IommuEvent* out, usize capacity, usize* count) {
     *count = 0;
+    auto report_lost_events = [&]() {
+        if (lost_events_unreported_ && *count < capacity) {
+            iommu::IommuEvent& o = out[(*count)++];
+            o = iommu::IommuEvent();
+            o.kind = iommu::EventKind::kLogOverflow;
+            o.device = config_.unit.id;
+            o.text = FixedString<iommu::IommuEvent::kTextCapacity>::formatted(
+                "the event log was full: events were lost; the log was restarted");
+            lost_events_unreported_ = false;
+        }
+    };
+    report_lost_events();
     Event events[kEventBatch];
     while (*count < capacity) {
         usize want = capacity - *count < kEventBatch ? capacity - *count : kEventBatch;
@@ -514,10 +528,14 @@ Status AmdViDriver::poll_events(iommu::IommuEvent* out, usize capacity, usize* c
             o.write = e.has(event_flag::kWrite);
             o.text = format_event(e);
         }
+        if (drain.overflowed && drain.remaining == 0) {
+            lost_events_unreported_ = true;  // drain_events() restarted the log
+        }
         if (drain.count < want || drain.remaining == 0) {
             break;
         }
     }
+    report_lost_events();
     return ok_status();
 }
 

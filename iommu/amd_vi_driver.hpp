@@ -137,6 +137,8 @@ private:
     // The head passed the tail register reading entries by content (drain_events()).
     bool events_ahead_of_tail_ = false;
     u64 sequence_ = 0;  // last completion-wait value submitted
+    // drain_events() restarted an overflowed log; poll_events() has not said so yet.
+    bool lost_events_unreported_ = false;
 };
 
 }  // namespace relay::amd_vi

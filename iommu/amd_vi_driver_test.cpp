@@ -507,6 +507,31 @@ TEST(AmdViDriver, EventLogOverflowIsReportedAndTheLogRestarted) {
     EXPECT_EQ(events[0].address, 0x42u);
 }
 
+TEST(AmdViDriver, PollEventsReportsAnOverflowAfterTheEntriesBeforeIt) {
+    Rig rig;
+    rig.init();
+    u32 accepted = 0;
+    while (rig.unit.inject_event(make_event(EventCode::kIoPageFault, kEdu, 1, accepted, 0))) {
+        ++accepted;
+    }
+    // The caller's array holds all but the overflow report: that comes first next time.
+    std::vector<iommu::IommuEvent> events(accepted);
+    usize count = 0;
+    ASSERT_TRUE(rig.driver.poll_events(events.data(), events.size(), &count).ok());
+    ASSERT_EQ(count, accepted);
+    EXPECT_EQ(events.back().kind, iommu::EventKind::kDmaFault);
+    ASSERT_TRUE(rig.unit.inject_event(make_event(EventCode::kIoPageFault, kEdu, 1, 0x42, 0)));
+    ASSERT_TRUE(rig.driver.poll_events(events.data(), events.size(), &count).ok());
+    ASSERT_EQ(count, 2u);
+    EXPECT_EQ(events[0].kind, iommu::EventKind::kLogOverflow);
+    EXPECT_EQ(events[0].device, DeviceId::from(0, 3, 0)) << "names the unit";
+    EXPECT_NE(std::string(events[0].text.view()).find("events were lost"), std::string::npos);
+    EXPECT_EQ(events[1].address, 0x42u);
+    // Reported once.
+    ASSERT_TRUE(rig.driver.poll_events(events.data(), events.size(), &count).ok());
+    EXPECT_EQ(count, 0u);
+}
+
 TEST(AmdViDriver, DescribeNamesEverythingToPreserve) {
     Rig rig;
     rig.init();

@@ -12,6 +12,8 @@ const char* event_kind_name(EventKind kind) {
             return "hardware error";
         case EventKind::kCommandError:
             return "command error";
+        case EventKind::kLogOverflow:
+            return "event log overflow";
         case EventKind::kOther:
             break;
     }

@@ -43,6 +43,7 @@ enum class EventKind : u8 {
     kDeviceTableError,  // the unit found a device's entry malformed
     kHardwareError,     // a table or command fetch failed on the bus
     kCommandError,      // a command was illegal or timed out
+    kLogOverflow,       // the unit's log was full: events were lost (the log was restarted)
     kOther,
 };
 

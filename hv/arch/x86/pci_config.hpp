@@ -29,6 +29,11 @@ inline constexpr u16 kBusMaster = 1u << 2;
 inline constexpr u16 kInterruptDisable = 1u << 10;
 }  // namespace command
 
+// Status register bits (PCI 3.0 §6.2.3); the error bits are write-1-to-clear.
+namespace status {
+inline constexpr u16 kSignaledTargetAbort = 1u << 11;
+}  // namespace status
+
 // `width` is 1, 2 or 4 and `offset` aligned to it; segment must be 0.
 u32 config_read(const PciFunction& function, u16 offset, u8 width);
 void config_write(const PciFunction& function, u16 offset, u8 width, u32 value);
