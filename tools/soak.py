@@ -443,7 +443,8 @@ def summary(report):
         last = guest.beats[-1]
         detail = ("passes=%s errors=%d" % (",".join(map(str, last.vcpu_passes)), last.errors)
                   if guest.kind == "memtest" else
-                  "transfers=%d errors=%d" % (last.transfers, last.errors))
+                  "transfers=%d errors=%d, %d paused with a DMA in flight (longest %d ms)"
+                  % (last.transfers, last.errors, last.paused_in_flight, last.longest_pause_ms))
         line = "  d%d %-9s %4d beats (%d..%d), %d skipped, %d after the last update; %s" % (
             guest.domid, guest.name, len(guest.beats), guest.first, guest.last, guest.skipped,
             guest.after_last_update, detail)

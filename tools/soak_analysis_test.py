@@ -81,7 +81,8 @@ def console(updates=4, heartbeat_ms=250, update_every=1.0, drop=(), delay=None, 
                 line = ("(d%d) memtest: heartbeat %d %s pass=%d checked=%d bytes vcpus=1 passes=%d "
                         "errors=%d" % (domid, shown, status, count, count * 4096, count, errors))
             else:
-                line = ("(d%d) dma: heartbeat %d ok transfers=%d bytes=%d errors=0 device=00:04.0"
+                line = ("(d%d) dma: heartbeat %d ok transfers=%d bytes=%d errors=0 "
+                        "paused_in_flight=0 longest_pause_ms=0 device=00:04.0"
                         % (domid, shown, 2 * count, 2 * count * 4088))
             events.append((now, line))
     events.sort(key=lambda event: event[0])

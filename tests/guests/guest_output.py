@@ -30,6 +30,7 @@ DMA_HEARTBEAT = re.compile(
     r"command=0x(?P<command>[0-9a-f]+) source=0x(?P<timeout_source>[0-9a-f]+) "
     r"destination=0x(?P<timeout_destination>[0-9a-f]+))"
     r" transfers=(?P<transfers>\d+) bytes=(?P<bytes>\d+) errors=(?P<errors>\d+) "
+    r"paused_in_flight=(?P<paused_in_flight>\d+) longest_pause_ms=(?P<longest_pause_ms>\d+) "
     r"device=(?P<device>[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7])$")
 
 DMA_DEVICE = re.compile(
@@ -151,6 +152,10 @@ class DmaHeartbeat:
         self.transfers = int(match.group("transfers"))
         self.bytes = int(match.group("bytes"))
         self.errors = int(match.group("errors"))
+        # Transfers with a DMA in flight while the guest was paused (30 ms or more; a live
+        # update's blackout), and the longest such pause.
+        self.paused_in_flight = int(match.group("paused_in_flight"))
+        self.longest_pause_ms = int(match.group("longest_pause_ms"))
         self.device = match.group("device")
         self.address = int(match.group("address"), 16) if match.group("address") else None
         self.place = match.group("place")
@@ -178,7 +183,9 @@ def check_dma_heartbeats(beats):
         if current.count != previous.count + 1:
             problems.append("heartbeat %d follows %d" % (current.count, previous.count))
         if (current.transfers < previous.transfers or current.bytes < previous.bytes
-                or current.errors < previous.errors):
+                or current.errors < previous.errors
+                or current.paused_in_flight < previous.paused_in_flight
+                or current.longest_pause_ms < previous.longest_pause_ms):
             problems.append("heartbeat %d went back" % current.count)
         if current.device != previous.device:
             problems.append("heartbeat %d: device %s, was %s" % (current.count, current.device,

@@ -12,7 +12,8 @@ LINES = [
     "0x950c0cea8c7ea506 bad_words=1 vcpu=0 pass=50 checked=1613996032 bytes vcpus=2 "
     "passes=50,51 errors=1",
     "(d6) dma: found edu 1234:11e8 at 00:04.0 (revision 0x10, class 00ff00)",
-    "(d6) dma: heartbeat 1 ok transfers=2 bytes=8176 errors=0 device=00:04.0",
+    "(d6) dma: heartbeat 1 ok transfers=2 bytes=8176 errors=0 paused_in_flight=0 "
+    "longest_pause_ms=0 device=00:04.0",
     "(d6) dma: outside transfer to 0x8000000 issued (4088 bytes from the device buffer; "
     "RAM ends at 0x2000000)",
     "(d6) dma: outside transfer to 0x8000000 completed after 100 ms",
@@ -22,10 +23,13 @@ LINES = [
     "(d6) dma: outside read: device buffer all zero (511 words)",
     "(d6) dma: heartbeat 2 CORRUPT at 0x9c3060 expected 0x950c0cea8c7ea507 found "
     "0x950c0cea8c7ea506 bad_words=1 in=destination transfer=3 source=0x2a5000 "
-    "destination=0x9c3000 transfers=5 bytes=12264 errors=2 device=00:04.0",
+    "destination=0x9c3000 transfers=5 bytes=12264 errors=2 paused_in_flight=1 "
+    "longest_pause_ms=131 device=00:04.0",
     "(d6) dma: heartbeat 3 TIMEOUT in=from-device transfer=6 waited_ms=1000 command=0x3 "
-    "source=0x2a5000 destination=0x9c3000 transfers=6 bytes=12264 errors=3 device=00:04.0",
-    "(d7) dma: heartbeat 1 ok transfers=0 bytes=0 errors=0 device=00:05.0",
+    "source=0x2a5000 destination=0x9c3000 transfers=6 bytes=12264 errors=3 paused_in_flight=2 "
+    "longest_pause_ms=131 device=00:04.0",
+    "(d7) dma: heartbeat 1 ok transfers=0 bytes=0 errors=0 paused_in_flight=0 "
+    "longest_pause_ms=0 device=00:05.0",
     "(d7) dma: outside read: UNEXPECTED: device buffer holds the data written to 0x8000000: "
     "the DMAs reached memory outside the domain",
     "(d1) control: pause 3: ok",
@@ -68,6 +72,8 @@ class GuestOutputTest(unittest.TestCase):
                          [(1, "ok", 2, 0), (2, "CORRUPT", 5, 2), (3, "TIMEOUT", 6, 3)])
         self.assertEqual(beats[0].device, "00:04.0")
         self.assertEqual(beats[0].bytes, 8176)
+        self.assertEqual([(b.paused_in_flight, b.longest_pause_ms) for b in beats],
+                         [(0, 0), (1, 131), (2, 131)])
         self.assertEqual((beats[1].address, beats[1].place, beats[1].transfer),
                          (0x9c3060, "destination", 3))
         self.assertEqual((beats[2].step, beats[2].transfer), ("from-device", 6))

@@ -45,9 +45,15 @@ Status Edu::start(DmaDirection direction, u64 ram_address, u64 buffer_offset, u6
 WaitResult Edu::wait_idle(DmaClock& clock, u64 timeout_microseconds) {
     WaitResult result;
     u64 start = clock.now_microseconds();
+    u64 previous = start;
     for (;;) {
         result.command = command();
-        result.waited_microseconds = clock.now_microseconds() - start;
+        u64 now = clock.now_microseconds();
+        result.waited_microseconds = now - start;
+        if (now - previous > result.longest_gap_microseconds) {
+            result.longest_gap_microseconds = now - previous;
+        }
+        previous = now;
         if ((result.command & kEduDmaStart) == 0) {
             result.idle = true;
             return result;

@@ -115,6 +115,10 @@ struct WaitResult {
     bool idle = false;  // false: still busy when the time was up
     u64 waited_microseconds = 0;
     u64 command = 0;  // the command register at the last look
+    // The longest time between two looks (from the start to the first look, too): the
+    // guest yields between looks, so this is how long it was off its CPU at most while
+    // the device worked. A live update's blackout shows here.
+    u64 longest_gap_microseconds = 0;
 };
 
 class Edu {

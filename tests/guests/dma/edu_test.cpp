@@ -56,6 +56,22 @@ TEST(Edu, ProgramsATransferAndWaitsForTheStartBitToClear) {
     EXPECT_EQ(machine.device.protocol_violations, 0u);
 }
 
+TEST(Edu, AWaitMeasuresTheLongestTimeBetweenTwoLooks) {
+    Machine machine;
+    ASSERT_TRUE(machine.edu.start(DmaDirection::kToDevice, 0x10'0000, 0, 8).ok());
+    EXPECT_EQ(machine.edu.wait_idle(machine.clock, 1'000'000).longest_gap_microseconds,
+              FakeClock::kPollMicroseconds);
+    // Paused for 150 ms at the 40th look: the device finished meanwhile.
+    machine.clock.polls = 0;
+    machine.clock.pause_at_poll = 40;
+    machine.clock.pause_microseconds = 150'000;
+    ASSERT_TRUE(machine.edu.start(DmaDirection::kToDevice, 0x10'0000, 0, 8).ok());
+    WaitResult wait = machine.edu.wait_idle(machine.clock, 1'000'000);
+    EXPECT_TRUE(wait.idle);
+    EXPECT_EQ(wait.longest_gap_microseconds, 151'000u);
+    EXPECT_EQ(wait.waited_microseconds, 40 * FakeClock::kPollMicroseconds + 150'000);
+}
+
 TEST(Edu, AnIdleDeviceNeedsNoPoll) {
     Machine machine;
     WaitResult wait = machine.edu.wait_idle(machine.clock, 0);

@@ -92,10 +92,16 @@ TransferResult DmaExerciser::run(u64 number) {
     }
 
     DmaStep in = dma(DmaDirection::kToDevice, result.source);
+    if (in.started) {
+        result.longest_gap_microseconds = in.wait.longest_gap_microseconds;
+    }
     if (!in.done()) {
         return timed_out(result, in.started ? TimeoutStep::kToDevice : TimeoutStep::kBusy, in.wait);
     }
     DmaStep out = dma(DmaDirection::kFromDevice, result.destination);
+    if (out.started && out.wait.longest_gap_microseconds > result.longest_gap_microseconds) {
+        result.longest_gap_microseconds = out.wait.longest_gap_microseconds;
+    }
     if (!out.done()) {
         return timed_out(result, out.started ? TimeoutStep::kFromDevice : TimeoutStep::kBusy,
                          out.wait);

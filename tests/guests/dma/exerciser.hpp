@@ -69,6 +69,9 @@ struct TransferResult {
     TimeoutStep step = TimeoutStep::kBusy;
     u64 waited_microseconds = 0;
     u64 command = 0;
+    // The longest the guest was off its CPU while one of the transfer's two DMAs ran
+    // (WaitResult::longest_gap_microseconds).
+    u64 longest_gap_microseconds = 0;
 };
 
 // One DMA: wait until idle, start, wait until done.

@@ -81,6 +81,21 @@ TEST(DmaExerciser, RoundTripsCopyEveryWordThroughTheDevice) {
     EXPECT_EQ(machine.device.dmas[1].direction, DmaDirection::kFromDevice);
 }
 
+TEST(DmaExerciser, ADmaInFlightWhileTheGuestIsPausedCompletesAndIsMeasured) {
+    Machine machine;
+    TransferResult quiet = machine.exerciser.run(1);
+    ASSERT_EQ(quiet.status, TransferStatus::kOk);
+    EXPECT_EQ(quiet.longest_gap_microseconds, FakeClock::kPollMicroseconds);
+    // The guest is paused for 120 ms (a blackout) 30 ms into the second DMA.
+    u64 polls_per_dma = kEduDmaMicroseconds / FakeClock::kPollMicroseconds;
+    machine.clock.pause_at_poll = machine.clock.polls + polls_per_dma + 30;
+    machine.clock.pause_microseconds = 120'000;
+    TransferResult paused = machine.exerciser.run(2);
+    EXPECT_EQ(paused.status, TransferStatus::kOk) << "the data arrived during the pause";
+    EXPECT_EQ(paused.longest_gap_microseconds, 121'000u);
+    machine.expect_clean_protocol();
+}
+
 TEST(DmaExerciser, ACorruptedByteInTheDeviceIsReportedAtItsAddress) {
     Machine machine;
     machine.device.corrupt_buffer_byte = 100;  // byte 4 of word 12

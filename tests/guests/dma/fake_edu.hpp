@@ -262,7 +262,9 @@ private:
     u32 liveness_ = 0;
 };
 
-// Time for the protocol: each poll of a busy device lets a millisecond pass.
+// Time for the protocol: each poll of a busy device lets a millisecond pass. Poll number
+// `pause_at_poll` (from 1) lets `pause_microseconds` more pass: the guest was paused (a
+// live update) while the device went on.
 class FakeClock final : public DmaClock {
 public:
     static constexpr u64 kPollMicroseconds = 1000;
@@ -272,11 +274,13 @@ public:
     u64 now_microseconds() override { return edu_.now; }
     void between_polls() override {
         ++polls;
-        edu_.now += kPollMicroseconds;
+        edu_.now += kPollMicroseconds + (polls == pause_at_poll ? pause_microseconds : 0);
         edu_.advance();
     }
 
     u64 polls = 0;
+    u64 pause_at_poll = 0;
+    u64 pause_microseconds = 0;
 
 private:
     FakeEdu& edu_;

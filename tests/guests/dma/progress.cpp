@@ -4,6 +4,12 @@ namespace relay::guest::dma {
 
 void DmaProgress::record(const TransferResult& result) {
     ++transfers_;
+    if (result.longest_gap_microseconds >= kPauseMicroseconds) {
+        ++paused_in_flight_;
+        if (result.longest_gap_microseconds > longest_pause_microseconds_) {
+            longest_pause_microseconds_ = result.longest_gap_microseconds;
+        }
+    }
     if (result.status == TransferStatus::kOk) {
         bytes_ += kTransferBytes;
         return;
@@ -19,8 +25,11 @@ ProgressLine DmaProgress::heartbeat(std::string_view device) {
     u64 count = ++heartbeats_;
     using Line = ProgressLine;
     if (!failure_pending_) {
-        return Line::formatted("heartbeat {} ok transfers={} bytes={} errors={} device={}", count,
-                               transfers_, bytes_, errors_, device);
+        return Line::formatted(
+            "heartbeat {} ok transfers={} bytes={} errors={} paused_in_flight={} "
+            "longest_pause_ms={} device={}",
+            count, transfers_, bytes_, errors_, paused_in_flight_,
+            longest_pause_microseconds_ / 1000, device);
     }
     failure_pending_ = false;
     const TransferResult& failure = first_failure_;
@@ -28,16 +37,19 @@ ProgressLine DmaProgress::heartbeat(std::string_view device) {
         return Line::formatted(
             "heartbeat {} CORRUPT at {:#x} expected {:#018x} found {:#018x} bad_words={} in={} "
             "transfer={} source={:#x} destination={:#x} transfers={} bytes={} errors={} "
-            "device={}",
+            "paused_in_flight={} longest_pause_ms={} device={}",
             count, failure.address, failure.expected, failure.found, failure.bad_words,
             corrupt_place_name(failure.place), failure.number, failure.source, failure.destination,
-            transfers_, bytes_, errors_, device);
+            transfers_, bytes_, errors_, paused_in_flight_, longest_pause_microseconds_ / 1000,
+            device);
     }
     return Line::formatted(
         "heartbeat {} TIMEOUT in={} transfer={} waited_ms={} command={:#x} source={:#x} "
-        "destination={:#x} transfers={} bytes={} errors={} device={}",
+        "destination={:#x} transfers={} bytes={} errors={} paused_in_flight={} "
+        "longest_pause_ms={} device={}",
         count, timeout_step_name(failure.step), failure.number, failure.waited_microseconds / 1000,
-        failure.command, failure.source, failure.destination, transfers_, bytes_, errors_, device);
+        failure.command, failure.source, failure.destination, transfers_, bytes_, errors_,
+        paused_in_flight_, longest_pause_microseconds_ / 1000, device);
 }
 
 namespace {

@@ -1,15 +1,20 @@
 // The dma guest's counters and its heartbeat lines (docs/testing.md, "dma"). Shared: the
 // exact text is tested on the host, and tests/guests/guest_output.py parses it.
 //
-//   heartbeat <n> ok transfers=<T> bytes=<B> errors=<E> device=<bb:dd.f>
+//   heartbeat <n> ok transfers=<T> bytes=<B> errors=<E> paused_in_flight=<P>
+//       longest_pause_ms=<L> device=<bb:dd.f>
 //   heartbeat <n> CORRUPT at 0x<a> expected 0x<x> found 0x<y> bad_words=<W> in=<place>
 //       transfer=<t> source=0x<s> destination=0x<d> transfers=<T> bytes=<B> errors=<E>
-//       device=<bb:dd.f>
+//       paused_in_flight=<P> longest_pause_ms=<L> device=<bb:dd.f>
 //   heartbeat <n> TIMEOUT in=<step> transfer=<t> waited_ms=<ms> command=0x<c> source=0x<s>
-//       destination=0x<d> transfers=<T> bytes=<B> errors=<E> device=<bb:dd.f>
+//       destination=0x<d> transfers=<T> bytes=<B> errors=<E> paused_in_flight=<P>
+//       longest_pause_ms=<L> device=<bb:dd.f>
 //
 // (one line each). A heartbeat reports the first failed transfer since the previous one;
-// the counters count since the start and never go back. Also the outside test's lines:
+// the counters count since the start and never go back. `paused_in_flight` counts the
+// transfers during one of whose DMAs the guest was off its CPU for kPauseMicroseconds or
+// more (a live update's blackout; docs/testing.md), `longest_pause_ms` is the longest such
+// time. Also the outside test's lines:
 //
 //   outside transfer <to|from> 0x<a> issued (<C> bytes <from|into> the device buffer; RAM
 //       ends at 0x<r>)
@@ -31,6 +36,10 @@ namespace relay::guest::dma {
 inline constexpr usize kHeartbeatCapacity = 400;
 using ProgressLine = FixedString<kHeartbeatCapacity>;
 
+// Off the CPU this long while a DMA ran is a pause: three of Relay's 10 ms slices, above
+// what sharing a CPU with two other vCPUs costs, below any live update's blackout.
+inline constexpr u64 kPauseMicroseconds = 30'000;
+
 class DmaProgress {
 public:
     // Counts a finished round trip: every one is a transfer, a failed one an error, a
@@ -44,8 +53,11 @@ public:
     u64 bytes() const { return bytes_; }
     u64 errors() const { return errors_; }
     u64 heartbeats() const { return heartbeats_; }
+    u64 paused_in_flight() const { return paused_in_flight_; }
 
 private:
+    u64 paused_in_flight_ = 0;
+    u64 longest_pause_microseconds_ = 0;
     u64 transfers_ = 0;
     u64 bytes_ = 0;
     u64 errors_ = 0;

@@ -41,28 +41,51 @@ std::string heartbeat(DmaProgress& progress) {
 
 TEST(DmaProgress, HeartbeatLines) {
     DmaProgress progress;
-    EXPECT_EQ(heartbeat(progress), "heartbeat 1 ok transfers=0 bytes=0 errors=0 device=00:04.0");
+    EXPECT_EQ(heartbeat(progress),
+              "heartbeat 1 ok transfers=0 bytes=0 errors=0 paused_in_flight=0 "
+              "longest_pause_ms=0 device=00:04.0");
     progress.record(ok(1));
     progress.record(ok(2));
-    EXPECT_EQ(heartbeat(progress), "heartbeat 2 ok transfers=2 bytes=8176 errors=0 device=00:04.0");
+    EXPECT_EQ(heartbeat(progress),
+              "heartbeat 2 ok transfers=2 bytes=8176 errors=0 paused_in_flight=0 "
+              "longest_pause_ms=0 device=00:04.0");
     progress.record(corrupt(3));
     progress.record(timeout(4));  // the first failure since the last heartbeat is shown
     progress.record(ok(5));
     EXPECT_EQ(heartbeat(progress),
               "heartbeat 3 CORRUPT at 0x9c3060 expected 0x950c0cea8c7ea507 found "
               "0x950c0cea8c7ea506 bad_words=1 in=destination transfer=3 source=0x2a5000 "
-              "destination=0x9c3000 transfers=5 bytes=12264 errors=2 device=00:04.0");
+              "destination=0x9c3000 transfers=5 bytes=12264 errors=2 paused_in_flight=0 "
+              "longest_pause_ms=0 device=00:04.0");
     // Reported once; the counters stay.
     EXPECT_EQ(heartbeat(progress),
-              "heartbeat 4 ok transfers=5 bytes=12264 errors=2 device=00:04.0");
+              "heartbeat 4 ok transfers=5 bytes=12264 errors=2 paused_in_flight=0 "
+              "longest_pause_ms=0 device=00:04.0");
     progress.record(timeout(6));
     EXPECT_EQ(heartbeat(progress),
               "heartbeat 5 TIMEOUT in=from-device transfer=6 waited_ms=1000 command=0x3 "
               "source=0x2a5000 destination=0x9c3000 transfers=6 bytes=12264 errors=3 "
-              "device=00:04.0");
+              "paused_in_flight=0 longest_pause_ms=0 device=00:04.0");
     EXPECT_EQ(progress.heartbeats(), 5u);
     EXPECT_EQ(progress.transfers(), 6u);
     EXPECT_EQ(progress.errors(), 3u);
+}
+
+TEST(DmaProgress, CountsTransfersPausedInFlight) {
+    DmaProgress progress;
+    TransferResult short_gap = ok(1);
+    short_gap.longest_gap_microseconds = kPauseMicroseconds - 1;  // sharing the CPU
+    progress.record(short_gap);
+    TransferResult blackout = ok(2);
+    blackout.longest_gap_microseconds = 121'400;
+    progress.record(blackout);
+    TransferResult shorter = ok(3);
+    shorter.longest_gap_microseconds = kPauseMicroseconds;
+    progress.record(shorter);
+    EXPECT_EQ(progress.paused_in_flight(), 2u);
+    EXPECT_EQ(heartbeat(progress),
+              "heartbeat 1 ok transfers=3 bytes=12264 errors=0 paused_in_flight=2 "
+              "longest_pause_ms=121 device=00:04.0");
 }
 
 TEST(DmaProgress, PlaceAndStepNames) {
@@ -79,6 +102,7 @@ TEST(DmaProgress, TheWidestLineFits) {
     widest.place = CorruptPlace::kPastCount;
     widest.address = widest.source = widest.destination = ~0ull;
     widest.expected = widest.found = widest.bad_words = ~0ull;
+    widest.longest_gap_microseconds = ~0ull;
     progress.record(widest);
     for (int i = 0; i < 3; ++i) {
         progress.record(timeout(1));
