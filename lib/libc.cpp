@@ -6,11 +6,18 @@
 
 extern "C" {
 
+// Bulk copies and fills go by quadwords, the tail by bytes. On hardware rep movsq is as
+// fast as ERMS's rep movsb; an emulator (QEMU TCG) runs one iteration per element, so
+// eight times fewer is eight times faster, and far more where every store takes a slow
+// path (TCG invalidating code it translated from the destination, as when a staged image
+// overwrites the build that ran there before).
 void* memcpy(void* destination, const void* source, size_t count) {
     auto* d = static_cast<unsigned char*>(destination);
     auto* s = static_cast<const unsigned char*>(source);
-    // rep movsb is fast on every CPU with ERMS and correct on all others.
-    asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(count) : : "memory");
+    size_t quads = count / 8;
+    size_t bytes = count % 8;
+    asm volatile("rep movsq" : "+D"(d), "+S"(s), "+c"(quads) : : "memory");
+    asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(bytes) : : "memory");
     return destination;
 }
 
@@ -21,6 +28,8 @@ void* memmove(void* destination, const void* source, size_t count) {
         return destination;
     }
     if (d < s || d >= s + count) {
+        // memcpy copies forwards one element at a time, each read before it is written:
+        // with the destination below the source, no element overwrites one not yet read.
         return memcpy(destination, source, count);
     }
     // Overlapping with destination above source: copy backwards.
@@ -32,7 +41,11 @@ void* memmove(void* destination, const void* source, size_t count) {
 
 void* memset(void* destination, int value, size_t count) {
     auto* d = static_cast<unsigned char*>(destination);
-    asm volatile("rep stosb" : "+D"(d), "+c"(count) : "a"(value) : "memory");
+    unsigned long long pattern = 0x0101010101010101ull * static_cast<unsigned char>(value);
+    size_t quads = count / 8;
+    size_t bytes = count % 8;
+    asm volatile("rep stosq" : "+D"(d), "+c"(quads) : "a"(pattern) : "memory");
+    asm volatile("rep stosb" : "+D"(d), "+c"(bytes) : "a"(pattern) : "memory");
     return destination;
 }
 
