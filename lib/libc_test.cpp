@@ -51,8 +51,8 @@ TEST(Libc, MemcpyCopiesEveryLengthAndAlignmentExactly) {
                 unsigned char want = i >= offset && i < offset + length
                                          ? source[1 + i - offset]
                                          : static_cast<unsigned char>(0xEE);
-                ASSERT_EQ(destination[i], want) << "length " << length << " offset " << offset
-                                                << " byte " << i;
+                ASSERT_EQ(destination[i], want)
+                    << "length " << length << " offset " << offset << " byte " << i;
             }
         }
     }
