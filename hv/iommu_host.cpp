@@ -71,6 +71,7 @@ struct Unit {
     AmdViDriver driver{registers, memory, clock};
     HostPhysAddr completion_store;  // this build's own (not preserved)
     iommu::FaultReporter reporter;  // what of the unit's faults reaches the console
+    bool log_unreadable = false;    // the last poll could not read the event log (said once)
 };
 
 // An assignment a stream describes, waiting for its domain to be restored.
@@ -839,9 +840,18 @@ void poll_events() {
         iommu::IommuEvent events[kEventsPerPoll];
         usize count = 0;
         Status polled = unit.driver.poll_events(events, kEventsPerPoll, &count);
+        // Said when it starts and when it ends, not every 5 ms; a signal still counts.
+        if (polled.ok() != !unit.log_unreadable) {
+            unit.log_unreadable = !polled.ok();
+            if (unit.log_unreadable) {
+                log_error("iommu: unit {}: cannot read the event log: {}", u,
+                          polled.error().message());
+            } else {
+                log_info("iommu: unit {}: the event log is readable again", u);
+            }
+        }
         if (!polled.ok()) {
-            log_error("iommu: unit {}: reading the event log: {}", u, polled.error().message());
-            continue;
+            count = 0;
         }
         ConsoleFaultSink sink(u, unit);
         unit.reporter.poll(x86::tsc_to_microseconds(now), events, count, signalled, sink);
