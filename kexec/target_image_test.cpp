@@ -75,6 +75,48 @@ TEST(TargetImage, StagingLaysSegmentsOutFromTheLinkBase) {
     EXPECT_EQ(staged[image->entry_offset], 0xFA) << "cli at relay_entry32";
 }
 
+u64 read64(const std::vector<u8>& file, u64 offset) {
+    u64 value;
+    std::memcpy(&value, file.data() + offset, 8);
+    return value;
+}
+
+// Every byte: a loadable segment's file byte where there is one, zero everywhere else
+// (.bss and the gaps between segments), whatever the destination held before.
+TEST(TargetImage, StagingWritesEveryByteOfTheImage) {
+    for (const char* path : {"hv/relay.elf", "hv/relay_b.elf"}) {
+        auto file = read_runfile(path);
+        auto image = inspect_target_image(file.data(), file.size(), kStagingArea);
+        ASSERT_TRUE(image.ok()) << path;
+        std::vector<u8> expected(image->load_size, 0);
+        u64 table = read64(file, 32);
+        u16 count;
+        std::memcpy(&count, file.data() + 56, 2);
+        usize gaps_or_bss = 0;
+        for (u16 i = 0; i < count; ++i) {
+            u64 header = table + i * 56u;
+            u32 type;
+            std::memcpy(&type, file.data() + header, 4);
+            u64 offset = read64(file, header + 8);
+            u64 physical = read64(file, header + 24);
+            u64 file_size = read64(file, header + 32);
+            if (type == 1) {  // PT_LOAD
+                std::memcpy(expected.data() + (physical - image->link_base), file.data() + offset,
+                            file_size);
+            }
+        }
+        for (u8 poison : {0x00, 0xCC, 0xFF}) {
+            std::vector<u8> staged(image->load_size, poison);
+            stage_target_image(image.value(), file.data(), staged.data());
+            ASSERT_EQ(staged, expected) << path << " over " << int(poison);
+        }
+        for (u8 b : expected) {
+            gaps_or_bss += b == 0 ? 1 : 0;
+        }
+        EXPECT_GT(gaps_or_bss, 0u);
+    }
+}
+
 TEST(TargetImage, RefusesWhatIsNotARelayImage) {
     auto good = read_runfile("hv/relay.elf");
     auto check = [&](std::vector<u8> file, u64 area, const char* expected) {
