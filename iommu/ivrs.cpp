@@ -1,4 +1,5 @@
 #include "iommu/ivrs.hpp"
+#include "lib/little_endian.hpp"
 
 #include <cstring>
 
@@ -25,22 +26,6 @@ constexpr u8 kEntryExtendedRangeStart = 0x47;
 constexpr u8 kEntrySpecial = 0x48;
 constexpr u8 kEntryAcpiHid = 0xF0;
 constexpr usize kAcpiHidFixedSize = 22;  // before the UID bytes
-
-u16 read_u16(const u8* p) {
-    u16 v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
-u32 read_u32(const u8* p) {
-    u32 v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-u64 read_u64(const u8* p) {
-    u64 v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
 
 bool is_ivhd(u8 type) {
     return type == kIvhdType10 || type == kIvhdType11 || type == kIvhdType40;
@@ -84,15 +69,15 @@ public:
         unit = IommuUnit();
         unit.block_type = type;
         unit.flags = b[1];
-        unit.device_id = DeviceId(read_u16(b + 4));
-        unit.capability_offset = read_u16(b + 6);
-        unit.mmio_base = HostPhysAddr(read_u64(b + 8));
-        unit.pci_segment = read_u16(b + 16);
-        unit.iommu_info = read_u16(b + 18);
-        unit.feature_reporting = read_u32(b + 20);
+        unit.device_id = DeviceId(load_le16(b + 4));
+        unit.capability_offset = load_le16(b + 6);
+        unit.mmio_base = HostPhysAddr(load_le64(b + 8));
+        unit.pci_segment = load_le16(b + 16);
+        unit.iommu_info = load_le16(b + 18);
+        unit.feature_reporting = load_le32(b + 20);
         if (type != kIvhdType10) {
-            unit.efr_image = read_u64(b + 24);
-            unit.efr_image2 = read_u64(b + 32);
+            unit.efr_image = load_le64(b + 24);
+            unit.efr_image2 = load_le64(b + 32);
         }
         unit.first_range = out_->range_count;
         unit.table_offset = static_cast<u32>(block);
@@ -169,7 +154,7 @@ private:
         const u8* e = table_ + offset;
         DeviceRange range;
         range.table_offset = static_cast<u32>(offset);
-        range.first = DeviceId(read_u16(e + 1));
+        range.first = DeviceId(load_le16(e + 1));
         range.last = range.first;
         range.dte_setting = e[3];
         switch (type) {
@@ -186,11 +171,11 @@ private:
             case kEntryAliasSelect:
                 range.kind = DeviceEntryKind::kAliasSelect;
                 range.aliased = true;
-                range.alias = DeviceId(read_u16(e + 5));
+                range.alias = DeviceId(load_le16(e + 5));
                 return add(range);
             case kEntryExtendedSelect:
                 range.kind = DeviceEntryKind::kExtendedSelect;
-                range.extended_setting = read_u32(e + 4);
+                range.extended_setting = load_le32(e + 4);
                 return add(range);
             case kEntryRangeStart:
             case kEntryAliasRangeStart:
@@ -200,9 +185,9 @@ private:
                                                              : DeviceEntryKind::kExtendedRange;
                 if (type == kEntryAliasRangeStart) {
                     range.aliased = true;
-                    range.alias = DeviceId(read_u16(e + 5));
+                    range.alias = DeviceId(load_le16(e + 5));
                 } else if (type == kEntryExtendedRangeStart) {
-                    range.extended_setting = read_u32(e + 4);
+                    range.extended_setting = load_le32(e + 4);
                 }
                 pending.active = true;
                 pending.range = range;
@@ -229,7 +214,7 @@ private:
             }
             case kEntrySpecial:
                 range.kind = DeviceEntryKind::kSpecial;
-                range.first = DeviceId(read_u16(e + 5));  // bytes 1-2 are reserved
+                range.first = DeviceId(load_le16(e + 5));  // bytes 1-2 are reserved
                 range.last = range.first;
                 range.special_handle = e[4];
                 range.special_variety = e[7];
@@ -281,14 +266,14 @@ Status parse_ivmd(const u8* table, usize block, usize block_length, IvrsInfo* ou
     m.block_type = b[0];
     m.flags = b[1];
     m.table_offset = static_cast<u32>(block);
-    m.start = HostPhysAddr(read_u64(b + 16));
-    m.length = read_u64(b + 24);
+    m.start = HostPhysAddr(load_le64(b + 16));
+    m.length = load_le64(b + 24);
     if (m.block_type == kIvmdAll) {
         m.first = DeviceId(0);
         m.last = DeviceId(0xFFFF);
     } else {
-        m.first = DeviceId(read_u16(b + 4));
-        m.last = m.block_type == kIvmdRange ? DeviceId(read_u16(b + 6)) : m.first;
+        m.first = DeviceId(load_le16(b + 4));
+        m.last = m.block_type == kIvmdRange ? DeviceId(load_le16(b + 6)) : m.first;
     }
     if (m.last < m.first) {
         return make_error(ErrorCode::kCorrupt,
@@ -390,7 +375,7 @@ Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {
         return make_error(ErrorCode::kBadMagic, "IVRS: signature is '{}', expected 'IVRS'",
                           signature);
     }
-    usize table_length = read_u32(table + 4);
+    usize table_length = load_le32(table + 4);
     if (table_length < kIvrsHeaderSize) {
         return make_error(ErrorCode::kTruncated,
                           "IVRS: header length {} is shorter than the {}-byte IVRS header",
@@ -403,7 +388,7 @@ Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {
     }
     static_assert(kAcpiHeaderSize + 12 == kIvrsHeaderSize);
     out->revision = table[8];
-    out->iv_info = read_u32(table + kAcpiHeaderSize);
+    out->iv_info = load_le32(table + kAcpiHeaderSize);
 
     IvhdBlock blocks[IvrsInfo::kMaxBlocks];
     usize block_count = 0;
@@ -414,7 +399,7 @@ Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {
                               table_length - offset, offset);
         }
         u8 type = table[offset];
-        usize block_length = read_u16(table + offset + 2);
+        usize block_length = load_le16(table + offset + 2);
         if (block_length < 4) {
             return make_error(ErrorCode::kCorrupt,
                               "IVRS: block type {:#x} at offset {:#x} has length {}", type, offset,
@@ -443,8 +428,8 @@ Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {
             block.offset = offset;
             block.length = block_length;
             block.type = type;
-            block.device_id = DeviceId(read_u16(table + offset + 4));
-            block.segment = read_u16(table + offset + 16);
+            block.device_id = DeviceId(load_le16(table + offset + 4));
+            block.segment = load_le16(table + offset + 16);
         } else if (is_ivmd(type)) {
             RELAY_TRY(parse_ivmd(table, offset, block_length, out));
         } else {

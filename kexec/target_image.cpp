@@ -1,4 +1,5 @@
 #include "kexec/target_image.hpp"
+#include "lib/little_endian.hpp"
 
 #include <cstring>
 
@@ -28,22 +29,6 @@ bool provided(u32 request) {
            request == 15 || request == 21;
 }
 
-u16 get16(const u8* p) {
-    u16 v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
-u32 get32(const u8* p) {
-    u32 v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-u64 get64(const u8* p) {
-    u64 v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
-
 struct Segment {
     u32 type;
     u64 offset;
@@ -54,18 +39,19 @@ struct Segment {
 
 Segment segment(const u8* file, u64 table, u32 index) {
     const u8* ph = file + table + index * kProgramHeaderSize;
-    return Segment{get32(ph), get64(ph + 8), get64(ph + 24), get64(ph + 32), get64(ph + 40)};
+    return Segment{load_le32(ph), load_le64(ph + 8), load_le64(ph + 24), load_le64(ph + 32),
+                   load_le64(ph + 40)};
 }
 
 Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64* entry) {
     u64 limit = size < kMultiboot2Search ? size : kMultiboot2Search;
     for (u64 offset = 0; offset + 16 <= limit; offset += 8) {
-        if (get32(file + offset) != kMultiboot2Magic) {
+        if (load_le32(file + offset) != kMultiboot2Magic) {
             continue;
         }
-        u32 architecture = get32(file + offset + 4);
-        u32 length = get32(file + offset + 8);
-        u32 checksum = get32(file + offset + 12);
+        u32 architecture = load_le32(file + offset + 4);
+        u32 length = load_le32(file + offset + 8);
+        u32 checksum = load_le32(file + offset + 12);
         if (static_cast<u32>(kMultiboot2Magic + architecture + length + checksum) != 0) {
             continue;  // not a header, just the magic value in data
         }
@@ -83,9 +69,9 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
         u64 cursor = offset + 16;
         u64 end = offset + length;
         while (cursor + 8 <= end) {
-            u16 type = get16(file + cursor);
-            u16 flags = get16(file + cursor + 2);
-            u32 tag_size = get32(file + cursor + 4);
+            u16 type = load_le16(file + cursor);
+            u16 flags = load_le16(file + cursor + 2);
+            u32 tag_size = load_le32(file + cursor + 4);
             if (tag_size < 8 || tag_size > end - cursor) {
                 return make_error(ErrorCode::kCorrupt,
                                   "image: multiboot2 header tag {} at offset {:#x} has size {}",
@@ -97,7 +83,7 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
                     break;
                 case kHeaderTagInformationRequest:
                     for (u32 i = 8; i + 4 <= tag_size; i += 4) {
-                        u32 request = get32(file + cursor + i);
+                        u32 request = load_le32(file + cursor + i);
                         if (!provided(request) && (flags & kHeaderTagOptional) == 0) {
                             return make_error(ErrorCode::kUnsupported,
                                               "image: requires multiboot2 information type {}, "
@@ -110,7 +96,7 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
                     if (tag_size < 12) {
                         return make_error(ErrorCode::kCorrupt, "image: short entry address tag");
                     }
-                    *entry = get32(file + cursor + 8);
+                    *entry = load_le32(file + cursor + 8);
                     have_entry = true;
                     break;
                 case kHeaderTagModuleAlignment:
@@ -119,7 +105,7 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
                     if (tag_size < 24) {
                         return make_error(ErrorCode::kCorrupt, "image: short relocatable tag");
                     }
-                    image->alignment = get32(file + cursor + 16);
+                    image->alignment = load_le32(file + cursor + 16);
                     have_relocatable = true;
                     break;
                 default:
@@ -165,9 +151,9 @@ Status parse_multiboot2_header(const u8* file, u64 size, TargetImage* image, u64
 Status parse_notes(const u8* notes, u64 size, TargetImage* image, bool* found_compatibility) {
     u64 cursor = 0;
     while (cursor + 12 <= size) {
-        u32 name_size = get32(notes + cursor);
-        u32 desc_size = get32(notes + cursor + 4);
-        u32 type = get32(notes + cursor + 8);
+        u32 name_size = load_le32(notes + cursor);
+        u32 desc_size = load_le32(notes + cursor + 4);
+        u32 type = load_le32(notes + cursor + 8);
         u64 name_padded = (static_cast<u64>(name_size) + 3) & ~3ull;
         u64 desc_padded = (static_cast<u64>(desc_size) + 3) & ~3ull;
         if (name_padded > size - cursor - 12 || desc_padded > size - cursor - 12 - name_padded) {
@@ -207,13 +193,13 @@ Result<TargetImage> inspect_target_image(const u8* file, u64 size, u64 max_load_
                     4) != 0) {
         return make_error(ErrorCode::kBadMagic, "image: not an ELF file");
     }
-    if (file[4] != 2 || file[5] != 1 || get16(file + 18) != 62 || get16(file + 16) != 2) {
+    if (file[4] != 2 || file[5] != 1 || load_le16(file + 18) != 62 || load_le16(file + 16) != 2) {
         return make_error(ErrorCode::kUnsupported,
                           "image: not an ELF64 little-endian x86-64 executable");
     }
-    u64 table = get64(file + 32);
-    u16 entry_size = get16(file + 54);
-    u16 count = get16(file + 56);
+    u64 table = load_le64(file + 32);
+    u16 entry_size = load_le16(file + 54);
+    u16 count = load_le16(file + 56);
     if (entry_size != kProgramHeaderSize || count == 0 || count > kMaxProgramHeaders) {
         return make_error(ErrorCode::kCorrupt, "image: {} program headers of {} bytes", count,
                           entry_size);
@@ -284,8 +270,8 @@ Result<TargetImage> inspect_target_image(const u8* file, u64 size, u64 max_load_
 
 void stage_target_image(const TargetImage& image, const u8* file, u8* destination) {
     std::memset(destination, 0, image.load_size);
-    u64 table = get64(file + 32);
-    u16 count = get16(file + 56);
+    u64 table = load_le64(file + 32);
+    u16 count = load_le16(file + 56);
     for (u32 i = 0; i < count; ++i) {
         Segment s = segment(file, table, i);
         if (s.type != kPtLoad || s.memory_size == 0) {

@@ -206,6 +206,9 @@ usize format_stream_module_line(const StreamModuleLine& line, char* buffer, usiz
         format(out, " reason=");
         for (const char* c = line.reason; *c != '\0'; ++c) {
             u8 byte = static_cast<u8>(*c);
+            if (out.length() + 3 >= capacity) {
+                break;  // a cut escape would make the whole line unreadable
+            }
             if (byte <= ' ' || byte == '%' || byte >= 0x7F) {
                 format(out, "%{:02X}", byte);
             } else {

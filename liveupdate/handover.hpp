@@ -82,6 +82,12 @@ inline constexpr std::string_view kStreamModuleTag = "relay.stream";
 // True when `command_line` names a stream module; fills `out` (missing fields keep their
 // defaults; malformed ones are an error naming them).
 Result<bool> parse_stream_module_line(std::string_view command_line, StreamModuleLine* out);
+// Holds any line format_stream_module_line() writes: the fixed fields take under 250
+// characters, the reason at most 3 per byte (percent-encoded).
+inline constexpr usize kStreamModuleLineCapacity = 1024;
+static_assert(250 + 8 + 3 * sizeof(StreamModuleLine::reason) < kStreamModuleLineCapacity);
+// Writes the line (NUL-terminated) and returns its length. With less than
+// kStreamModuleLineCapacity the reason may be cut short, never inside an escape.
 usize format_stream_module_line(const StreamModuleLine& line, char* buffer, usize capacity);
 
 }  // namespace relay::liveupdate

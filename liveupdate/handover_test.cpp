@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 
 namespace relay::liveupdate {
@@ -56,7 +57,7 @@ TEST(StreamModuleLine, RoundTrips) {
     line.previous_entry_offset = 0x80;
     line.previous_size = 0x150000;
     std::snprintf(line.reason, sizeof(line.reason), "payload digest 100%% wrong\tnow");
-    char text[512];
+    char text[kStreamModuleLineCapacity];
     format_stream_module_line(line, text, sizeof(text));
     StreamModuleLine parsed;
     auto tagged = parse_stream_module_line(std::string("stream.bin ") + text, &parsed);
@@ -105,6 +106,35 @@ TEST(StreamModuleLine, MalformedFieldsAreNamed) {
         auto tagged = parse_stream_module_line(bad, &parsed);
         EXPECT_FALSE(tagged.ok()) << bad;
     }
+}
+
+TEST(StreamModuleLine, TheLongestReasonFitsAndParsesBack) {
+    // Every byte of a full-length reason needs an escape: the line still fits the
+    // capacity and reads back whole (a rollback's reason must reach the previous build).
+    StreamModuleLine line;
+    line.kind = stream::StreamKind::kRestore;
+    line.quiesce_tsc = line.paused_tsc = line.serialized_tsc = line.handover_tsc = ~0ull;
+    line.apic_ticks_per_ms = ~0u;
+    line.has_initiator = true;
+    line.initiator_domid = 32767;
+    line.initiator_vcpu = 255;
+    line.previous_base = HostPhysAddr(0xFFFF'FFFF'F000);
+    line.previous_entry_offset = ~0ull;
+    line.previous_size = ~0ull;
+    std::memset(line.reason, '%', sizeof(line.reason) - 1);
+    char text[kStreamModuleLineCapacity];
+    usize length = format_stream_module_line(line, text, sizeof(text));
+    EXPECT_LT(length, sizeof(text) - 1);
+    StreamModuleLine parsed;
+    auto tagged = parse_stream_module_line(std::string("stream.bin ") + text, &parsed);
+    ASSERT_TRUE(tagged.ok()) << tagged.error().message();
+    EXPECT_EQ(std::string(parsed.reason), std::string(line.reason));
+    // A buffer too small for it cuts the reason between escapes, never inside one.
+    char small[300];
+    format_stream_module_line(line, small, sizeof(small));
+    auto cut = parse_stream_module_line(std::string("stream.bin ") + small, &parsed);
+    ASSERT_TRUE(cut.ok()) << cut.error().message();
+    EXPECT_GT(std::string(parsed.reason).size(), 0u);
 }
 
 }  // namespace

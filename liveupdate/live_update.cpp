@@ -144,7 +144,7 @@ StateWriterInputs writer_inputs(stream::StreamKind kind) {
     inputs.kind = kind;
     inputs.boot = state.boot;
     inputs.skip_module_mask =
-        state.incoming_stream_module >= 0 ? 1u << state.incoming_stream_module : 0;
+        state.incoming_stream_module >= 0 ? 1ull << state.incoming_stream_module : 0;
     inputs.handover = state.handover;
     HandoverLayout l = layout();
     inputs.producer_half = static_cast<u8>(l.target_half() == 0 ? 1 : 0);
@@ -274,7 +274,7 @@ Result<usize> write_boot_info(HostPhysRange area, std::string_view loader, const
                                         boot.module_command_line(i)));
         }
     }
-    char stream_line[1024];
+    char stream_line[kStreamModuleLineCapacity];
     usize stream_line_length = format_stream_module_line(line, stream_line, sizeof(stream_line));
     RELAY_TRY(writer.add_module(stream.base(), stream_size,
                                 std::string_view(stream_line, stream_line_length)));

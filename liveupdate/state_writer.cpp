@@ -293,7 +293,7 @@ usize collect_preserved(const StateWriterInputs& inputs, fbs::PreservedRange* ou
     });
     const BootInfo& boot = *inputs.boot;
     for (usize i = 0; i < boot.module_count; ++i) {
-        if ((inputs.skip_module_mask & (1u << i)) != 0) {
+        if ((inputs.skip_module_mask & (1ull << i)) != 0) {
             continue;
         }
         u64 base = boot.modules[i].range.base().raw() & ~(kPageSize4K - 1);
@@ -453,10 +453,11 @@ Result<usize> write_state(const StateWriterInputs& inputs, void* scratch, usize 
     auto domain_vector = b.CreateVector(domains, domain_count);
 
     const BootInfo& boot = *inputs.boot;
+    static_assert(BootInfo::kMaxModules <= 64, "skip_module_mask has a bit per module");
     Offset<fbs::BootModule> modules[BootInfo::kMaxModules];
     usize module_count = 0;
     for (usize i = 0; i < boot.module_count; ++i) {
-        if ((inputs.skip_module_mask & (1u << i)) != 0) {
+        if ((inputs.skip_module_mask & (1ull << i)) != 0) {
             continue;
         }
         std::string_view text = boot.module_command_line(i);

@@ -21,7 +21,7 @@ struct StateWriterInputs {
     u16 schema_minor = 0;  // 0: this build's own
     const BootInfo* boot = nullptr;
     // Modules to leave out of the stream's boot modules (the stream this build booted with).
-    u32 skip_module_mask = 0;
+    u64 skip_module_mask = 0;  // bit i: module i (BootInfo::kMaxModules is 64)
     HostPhysRange handover;
     u8 producer_half = 0;
     // Extra preserved ranges (the stream's own buffer, the previous image).

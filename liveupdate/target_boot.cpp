@@ -48,7 +48,6 @@ struct Incoming {
     bool verified = false;
     // Where the boot is, for a rollback: whether the final address space is active and
     // whether the other CPUs run.
-    bool address_space_active = false;
     bool others_started = false;
     // Our timeline (TSC).
     u64 verify_start = 0;
@@ -115,7 +114,7 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
         line.previous_size = 0;  // the previous image cannot roll back any further
         format_to_buffer(line.reason, sizeof(line.reason), "{} refused the stream: {}",
                          kBuildVariant.version, reason);
-        char text[512];
+        char text[kStreamModuleLineCapacity];
         usize length = format_stream_module_line(line, text, sizeof(text));
         RELAY_TRY(writer.add_module(boot.modules[i].range.base(), boot.modules[i].range.size(),
                                     std::string_view(text, length)));
@@ -156,14 +155,16 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
         cannot_continue(size.error().message());
     }
     u64 cr3 = 0;
-    if (incoming.address_space_active) {
+    asm volatile("mov %%cr3, %0" : "=r"(cr3));
+    // The hypervisor's own tables map no low memory, so purgatory needs a trampoline
+    // space from the moment they are active (main activates them before the IOMMU is
+    // adopted, which can roll back); the early tables identity-map 4 GiB.
+    if ((cr3 & ~0xFFFull) == hypervisor_address_space().root().raw()) {
         auto space = hypervisor_address_space().create_trampoline_space(page);
         if (!space.ok()) {
             cannot_continue(space.error().message());
         }
         cr3 = space.value().raw();
-    } else {
-        asm volatile("mov %%cr3, %0" : "=r"(cr3));  // the early tables identity-map 4 GiB
     }
     kexec::PurgatoryJump jump;
     jump.entry = incoming.line.previous_base + incoming.line.previous_entry_offset;
@@ -334,6 +335,9 @@ Result<bool> incoming_verify(const BootInfo& boot, const CommandLineOptions& opt
                        decoded.ok() ? "the damaged header decoded" : decoded.error().message());
     }
     if (incoming.fault == UpdateFault::kTargetVerify) {
+        log_warning(
+            "live-update: injected failure (test_fail_update=target-verify): the "
+            "verifier allows no domain");
         verify.limits.max_domains = 0;  // the real verifier refuses every domain
     }
     auto verified = stream::verify_stream(phys_to_virt<const void>(module.range.base()),
@@ -449,7 +453,6 @@ ParkFunction incoming_park_request() {
 }
 
 u32 incoming_restore() {
-    incoming.address_space_active = true;
     incoming.others_started = true;
     incoming.restore_start = x86::rdtsc();
     stream::StreamReader reader(verified_stream.get());

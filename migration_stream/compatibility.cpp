@@ -1,25 +1,9 @@
 #include "migration_stream/compatibility.hpp"
 
+#include "lib/little_endian.hpp"
 #include "migration_stream/features.hpp"
 
 namespace relay::stream {
-namespace {
-
-u64 get_le(const u8* in, usize bytes) {
-    u64 value = 0;
-    for (usize i = 0; i < bytes; ++i) {
-        value |= u64{in[i]} << (8 * i);
-    }
-    return value;
-}
-
-void put_le(u8* out, u64 value, usize bytes) {
-    for (usize i = 0; i < bytes; ++i) {
-        out[i] = static_cast<u8>(value >> (8 * i));
-    }
-}
-
-}  // namespace
 
 CompatibilityNote this_build_compatibility_note() {
     CompatibilityNote note;
@@ -69,13 +53,13 @@ void encode_compatibility_note(const CompatibilityNote& note, u8 (&out)[kCompati
     for (u8& byte : out) {
         byte = 0;
     }
-    put_le(out + 0, note.note_version, 4);
-    put_le(out + 4, note.stream_format_version, 2);
-    put_le(out + 6, note.schema_major_min, 2);
-    put_le(out + 8, note.schema_major_max, 2);
-    put_le(out + 10, note.schema_minor, 2);
-    put_le(out + 16, note.known_required_features, 8);
-    put_le(out + 24, note.known_optional_features, 8);
+    store_le(out + 0, note.note_version, 4);
+    store_le(out + 4, note.stream_format_version, 2);
+    store_le(out + 6, note.schema_major_min, 2);
+    store_le(out + 8, note.schema_major_max, 2);
+    store_le(out + 10, note.schema_minor, 2);
+    store_le(out + 16, note.known_required_features, 8);
+    store_le(out + 24, note.known_optional_features, 8);
 }
 
 Result<CompatibilityNote> decode_compatibility_note(const void* bytes, usize size) {
@@ -85,21 +69,21 @@ Result<CompatibilityNote> decode_compatibility_note(const void* bytes, usize siz
                      kCompatibilityNoteBytes);
     }
     CompatibilityNote note;
-    note.note_version = static_cast<u32>(get_le(in, 4));
+    note.note_version = static_cast<u32>(load_le(in, 4));
     if (note.note_version != kCompatibilityNoteVersion) {
         return Error(ErrorCode::kVersionMismatch,
                      "compatibility note version {} is not known (this build reads version {})",
                      note.note_version, kCompatibilityNoteVersion);
     }
-    if (get_le(in + 12, 4) != 0 || get_le(in + 32, 8) != 0) {
+    if (load_le(in + 12, 4) != 0 || load_le(in + 32, 8) != 0) {
         return Error(ErrorCode::kCorrupt, "compatibility note has non-zero reserved bytes");
     }
-    note.stream_format_version = static_cast<u16>(get_le(in + 4, 2));
-    note.schema_major_min = static_cast<u16>(get_le(in + 6, 2));
-    note.schema_major_max = static_cast<u16>(get_le(in + 8, 2));
-    note.schema_minor = static_cast<u16>(get_le(in + 10, 2));
-    note.known_required_features = get_le(in + 16, 8);
-    note.known_optional_features = get_le(in + 24, 8);
+    note.stream_format_version = static_cast<u16>(load_le(in + 4, 2));
+    note.schema_major_min = static_cast<u16>(load_le(in + 6, 2));
+    note.schema_major_max = static_cast<u16>(load_le(in + 8, 2));
+    note.schema_minor = static_cast<u16>(load_le(in + 10, 2));
+    note.known_required_features = load_le(in + 16, 8);
+    note.known_optional_features = load_le(in + 24, 8);
     if (note.schema_major_min > note.schema_major_max) {
         return Error(ErrorCode::kCorrupt, "compatibility note schema major range {}..{} is empty",
                      note.schema_major_min, note.schema_major_max);

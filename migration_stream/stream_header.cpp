@@ -1,44 +1,9 @@
 #include "migration_stream/stream_header.hpp"
 
+#include "lib/little_endian.hpp"
+
 namespace relay::stream {
 namespace {
-
-void put16(u8* out, u16 value) {
-    out[0] = static_cast<u8>(value);
-    out[1] = static_cast<u8>(value >> 8);
-}
-
-void put32(u8* out, u32 value) {
-    for (usize i = 0; i < 4; ++i) {
-        out[i] = static_cast<u8>(value >> (8 * i));
-    }
-}
-
-void put64(u8* out, u64 value) {
-    for (usize i = 0; i < 8; ++i) {
-        out[i] = static_cast<u8>(value >> (8 * i));
-    }
-}
-
-u16 get16(const u8* in) {
-    return static_cast<u16>(in[0] | (in[1] << 8));
-}
-
-u32 get32(const u8* in) {
-    u32 value = 0;
-    for (usize i = 0; i < 4; ++i) {
-        value |= u32{in[i]} << (8 * i);
-    }
-    return value;
-}
-
-u64 get64(const u8* in) {
-    u64 value = 0;
-    for (usize i = 0; i < 8; ++i) {
-        value |= u64{in[i]} << (8 * i);
-    }
-    return value;
-}
 
 // Printable rendering of up to 8 magic bytes for error messages.
 FixedString<40> describe_magic(const u8* bytes) {
@@ -99,17 +64,17 @@ void encode_stream_header(const StreamHeader& header, u8 (&out)[kStreamHeaderSiz
     for (usize i = 0; i < sizeof(kStreamMagic); ++i) {
         out[header_offset::kMagic + i] = kStreamMagic[i];
     }
-    put32(out + header_offset::kHeaderSize, header.header_size);
-    put16(out + header_offset::kFormatVersion, header.format_version);
-    put16(out + header_offset::kKind, static_cast<u16>(header.kind));
-    put16(out + header_offset::kSchemaMajor, header.schema_major);
-    put16(out + header_offset::kSchemaMinor, header.schema_minor);
-    put64(out + header_offset::kRequiredFeatures, header.required_features);
-    put64(out + header_offset::kOptionalFeatures, header.optional_features);
+    store_le32(out + header_offset::kHeaderSize, header.header_size);
+    store_le16(out + header_offset::kFormatVersion, header.format_version);
+    store_le16(out + header_offset::kKind, static_cast<u16>(header.kind));
+    store_le16(out + header_offset::kSchemaMajor, header.schema_major);
+    store_le16(out + header_offset::kSchemaMinor, header.schema_minor);
+    store_le64(out + header_offset::kRequiredFeatures, header.required_features);
+    store_le64(out + header_offset::kOptionalFeatures, header.optional_features);
     for (usize i = 0; i < kBuildIdBytes; ++i) {
         out[header_offset::kProducerBuild + i] = header.producer_build.bytes[i];
     }
-    put64(out + header_offset::kPayloadSize, header.payload_size);
+    store_le64(out + header_offset::kPayloadSize, header.payload_size);
     for (usize i = 0; i < kSha256Bytes; ++i) {
         out[header_offset::kDigest + i] = header.digest.bytes[i];
     }
@@ -135,13 +100,13 @@ Result<StreamHeader> decode_stream_header(const void* bytes, usize size) {
                      kStreamHeaderSize);
     }
     StreamHeader header;
-    header.format_version = get16(in + header_offset::kFormatVersion);
+    header.format_version = load_le16(in + header_offset::kFormatVersion);
     if (header.format_version != kStreamFormatVersion) {
         return Error(ErrorCode::kVersionMismatch,
                      "stream format version {} is not readable by this build (it reads format {})",
                      header.format_version, kStreamFormatVersion);
     }
-    header.header_size = get32(in + header_offset::kHeaderSize);
+    header.header_size = load_le32(in + header_offset::kHeaderSize);
     if (header.header_size != kStreamHeaderSize) {
         return Error(ErrorCode::kCorrupt, "header size is {} bytes; format {} headers are {} bytes",
                      header.header_size, kStreamFormatVersion, kStreamHeaderSize);
@@ -161,7 +126,7 @@ Result<StreamHeader> decode_stream_header(const void* bytes, usize size) {
                          in[offset]);
         }
     }
-    u16 kind = get16(in + header_offset::kKind);
+    u16 kind = load_le16(in + header_offset::kKind);
     if (!is_known_stream_kind(kind)) {
         return Error(ErrorCode::kCorrupt,
                      "unknown stream kind {} (known: 1 boot, 2 live-update, "
@@ -169,14 +134,14 @@ Result<StreamHeader> decode_stream_header(const void* bytes, usize size) {
                      kind);
     }
     header.kind = static_cast<StreamKind>(kind);
-    header.schema_major = get16(in + header_offset::kSchemaMajor);
-    header.schema_minor = get16(in + header_offset::kSchemaMinor);
-    header.required_features = get64(in + header_offset::kRequiredFeatures);
-    header.optional_features = get64(in + header_offset::kOptionalFeatures);
+    header.schema_major = load_le16(in + header_offset::kSchemaMajor);
+    header.schema_minor = load_le16(in + header_offset::kSchemaMinor);
+    header.required_features = load_le64(in + header_offset::kRequiredFeatures);
+    header.optional_features = load_le64(in + header_offset::kOptionalFeatures);
     for (usize i = 0; i < kBuildIdBytes; ++i) {
         header.producer_build.bytes[i] = in[header_offset::kProducerBuild + i];
     }
-    header.payload_size = get64(in + header_offset::kPayloadSize);
+    header.payload_size = load_le64(in + header_offset::kPayloadSize);
     for (usize i = 0; i < kSha256Bytes; ++i) {
         header.digest.bytes[i] = in[header_offset::kDigest + i];
     }

@@ -132,7 +132,7 @@ class Settings:
 
 
 # Lines after which the run cannot go on: Relay stopped or the script ended.
-FATAL = r"^\(relay\) (shutting down|.*panic)|^\(d1\) control: script (done|rejected)"
+FATAL = r"^\(relay\) (shutting down|.*(panic|PANIC))|^\(d1\) control: script (done|rejected)"
 
 
 def run(machine, settings):
@@ -291,7 +291,7 @@ def analyse(lines, settings):
     # Relay itself: nothing went wrong, nothing rolled back, no domain lost.
     for line in text:
         if line.startswith("(relay) ") and any(word in line for word in (
-                "error:", "ROLLED BACK", "rolled back", "panic", "crashed", "shutting down")):
+                "error:", "ROLLED BACK", "rolled back", "panic", "PANIC", "crashed", "shutting down")):
             problems.append("Relay: %s" % line[len("(relay) "):])
         elif (guest_output.EXCEPTION.match(line) or " UNEXPECTED" in line
               or (line.startswith("(d") and ": panic: " in line)):

@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "lib/little_endian.hpp"
 #include "lib/strings.hpp"
 
 namespace relay {
@@ -29,18 +30,6 @@ constexpr u64 kInfoSize = 88;  // through the VBE fields; the framebuffer fields
 constexpr u64 kModuleEntrySize = 16;
 constexpr u64 kMemoryMapEntryMinimum = 20;  // base (8) + length (8) + type (4)
 
-u32 read_u32(const u8* p) {
-    u32 value;
-    std::memcpy(&value, p, sizeof(value));
-    return value;
-}
-
-u64 read_u64(const u8* p) {
-    u64 value;
-    std::memcpy(&value, p, sizeof(value));
-    return value;
-}
-
 MemoryType memory_type_from(u32 raw) {
     switch (raw) {
         case 1:
@@ -58,8 +47,8 @@ MemoryType memory_type_from(u32 raw) {
 }
 
 Status parse_memory_map(const PhysicalMemoryReader& memory, const u8* info, BootInfo* out) {
-    u32 length = read_u32(info + kOffsetMemoryMapLength);
-    HostPhysAddr address(read_u32(info + kOffsetMemoryMapAddress));
+    u32 length = load_le32(info + kOffsetMemoryMapLength);
+    HostPhysAddr address(load_le32(info + kOffsetMemoryMapAddress));
     if (length > kMultiboot1MaxMemoryMapBytes) {
         return make_error(ErrorCode::kOutOfRange,
                           "multiboot1 mmap_length {} exceeds the limit of {} bytes", length,
@@ -79,16 +68,16 @@ Status parse_memory_map(const PhysicalMemoryReader& memory, const u8* info, Boot
                               "multiboot1 memory map entry {} truncated at offset {}", index,
                               offset);
         }
-        u32 entry_size = read_u32(map + offset);
+        u32 entry_size = load_le32(map + offset);
         if (entry_size < kMemoryMapEntryMinimum || entry_size > length - offset - 4) {
             return make_error(ErrorCode::kTruncated,
                               "multiboot1 memory map entry {} has size {} ({} bytes remain)", index,
                               entry_size, length - offset - 4);
         }
         const u8* entry = map + offset + 4;
-        u64 base = read_u64(entry);
-        u64 size = read_u64(entry + 8);
-        u32 type = read_u32(entry + 16);
+        u64 base = load_le64(entry);
+        u64 size = load_le64(entry + 8);
+        u32 type = load_le32(entry + 16);
         Status added = out->add_memory_region(HostPhysAddr(base), size, memory_type_from(type));
         if (!added.ok()) {
             return added.error().prefix("multiboot1 memory map entry {}: ", index);
@@ -100,8 +89,8 @@ Status parse_memory_map(const PhysicalMemoryReader& memory, const u8* info, Boot
 }
 
 Status parse_modules(const PhysicalMemoryReader& memory, const u8* info, BootInfo* out) {
-    u32 count = read_u32(info + kOffsetModulesCount);
-    HostPhysAddr address(read_u32(info + kOffsetModulesAddress));
+    u32 count = load_le32(info + kOffsetModulesCount);
+    HostPhysAddr address(load_le32(info + kOffsetModulesAddress));
     if (count > BootInfo::kMaxModules) {
         return make_error(ErrorCode::kOutOfRange,
                           "multiboot1 mods_count {} exceeds the limit of {}", count,
@@ -115,9 +104,9 @@ Status parse_modules(const PhysicalMemoryReader& memory, const u8* info, BootInf
     }
     for (u32 i = 0; i < count; ++i) {
         const u8* entry = entries + i * kModuleEntrySize;
-        u32 start = read_u32(entry);
-        u32 end = read_u32(entry + 4);
-        u32 string = read_u32(entry + 8);
+        u32 start = load_le32(entry);
+        u32 end = load_le32(entry + 4);
+        u32 string = load_le32(entry + 8);
         if (end < start) {
             return make_error(ErrorCode::kCorrupt,
                               "multiboot1 module {}: mod_end {:#x} is below mod_start {:#x}", i,
@@ -148,14 +137,14 @@ Status parse_multiboot1(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
                           info_address);
     }
     out->info_structure = HostPhysRange::unchecked(info_address, kInfoSize);
-    u32 flags = read_u32(info);
+    u32 flags = load_le32(info);
 
     if ((flags & kFlagMemoryMap) != 0) {
         RELAY_TRY(parse_memory_map(memory, info, out));
     } else if ((flags & kFlagMemory) != 0) {
         // No map: synthesize one from mem_lower/mem_upper (KiB below 1 MiB / above 1 MiB).
-        u64 lower = static_cast<u64>(read_u32(info + kOffsetMemLower)) * KiB;
-        u64 upper = static_cast<u64>(read_u32(info + kOffsetMemUpper)) * KiB;
+        u64 lower = static_cast<u64>(load_le32(info + kOffsetMemLower)) * KiB;
+        u64 upper = static_cast<u64>(load_le32(info + kOffsetMemUpper)) * KiB;
         RELAY_TRY(out->add_memory_region(HostPhysAddr(0), lower, MemoryType::kUsable));
         RELAY_TRY(out->add_memory_region(HostPhysAddr(1 * MiB), upper, MemoryType::kUsable));
     } else {
@@ -166,7 +155,7 @@ Status parse_multiboot1(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
     }
 
     if ((flags & kFlagCommandLine) != 0) {
-        auto text = read_physical_string(memory, HostPhysAddr(read_u32(info + kOffsetCommandLine)),
+        auto text = read_physical_string(memory, HostPhysAddr(load_le32(info + kOffsetCommandLine)),
                                          "multiboot1 command line");
         if (!text.ok()) {
             return text.error();
@@ -178,7 +167,7 @@ Status parse_multiboot1(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
     }
     if ((flags & kFlagBootloaderName) != 0) {
         auto text = read_physical_string(
-            memory, HostPhysAddr(read_u32(info + kOffsetBootloaderName)), "boot loader name");
+            memory, HostPhysAddr(load_le32(info + kOffsetBootloaderName)), "boot loader name");
         if (!text.ok()) {
             return text.error();
         }

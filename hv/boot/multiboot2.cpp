@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "hv/boot/multiboot.hpp"
+#include "lib/little_endian.hpp"
 
 namespace relay {
 
@@ -22,18 +23,6 @@ enum TagType : u32 {
 constexpr u64 kHeaderSize = 8;  // total_size, reserved
 constexpr u64 kTagHeaderSize = 8;
 constexpr u64 kMemoryMapEntryMinimum = 24;  // base (8) + length (8) + type (4) + reserved (4)
-
-u32 read_u32(const u8* p) {
-    u32 value;
-    std::memcpy(&value, p, sizeof(value));
-    return value;
-}
-
-u64 read_u64(const u8* p) {
-    u64 value;
-    std::memcpy(&value, p, sizeof(value));
-    return value;
-}
 
 MemoryType memory_type_from(u32 raw) {
     switch (raw) {
@@ -84,7 +73,7 @@ Status parse_memory_map(const Tag& tag, BootInfo* out) {
                           "multiboot2 memory map tag at offset {} is too small ({} bytes)",
                           tag.offset, tag.size);
     }
-    u32 entry_size = read_u32(tag.data + 8);
+    u32 entry_size = load_le32(tag.data + 8);
     if (entry_size < kMemoryMapEntryMinimum || entry_size % 8 != 0) {
         return make_error(ErrorCode::kCorrupt,
                           "multiboot2 memory map tag at offset {}: entry_size {} is invalid",
@@ -100,8 +89,8 @@ Status parse_memory_map(const Tag& tag, BootInfo* out) {
     u64 count = entries_bytes / entry_size;
     for (u64 i = 0; i < count; ++i) {
         const u8* entry = tag.data + 16 + i * entry_size;
-        Status added = out->add_memory_region(HostPhysAddr(read_u64(entry)), read_u64(entry + 8),
-                                              memory_type_from(read_u32(entry + 16)));
+        Status added = out->add_memory_region(HostPhysAddr(load_le64(entry)), load_le64(entry + 8),
+                                              memory_type_from(load_le32(entry + 16)));
         if (!added.ok()) {
             return added.error().prefix("multiboot2 memory map entry {}: ", i);
         }
@@ -115,8 +104,8 @@ Status parse_module(const Tag& tag, BootInfo* out) {
                           "multiboot2 module tag at offset {} is too small ({} bytes)", tag.offset,
                           tag.size);
     }
-    u32 start = read_u32(tag.data + 8);
-    u32 end = read_u32(tag.data + 12);
+    u32 start = load_le32(tag.data + 8);
+    u32 end = load_le32(tag.data + 12);
     if (end < start) {
         return make_error(ErrorCode::kCorrupt,
                           "multiboot2 module {}: mod_end {:#x} is below mod_start {:#x}",
@@ -141,7 +130,7 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
         return make_error(ErrorCode::kOutOfRange, "multiboot2 information at {} is not accessible",
                           info_address);
     }
-    u32 total_size = read_u32(header);
+    u32 total_size = load_le32(header);
     if (total_size < kHeaderSize + kTagHeaderSize) {
         return make_error(ErrorCode::kTruncated,
                           "multiboot2 total_size {} cannot hold even the end tag", total_size);
@@ -178,7 +167,7 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
                               "multiboot2 tag {} at offset {}: header truncated (total_size {})",
                               index, offset, total_size);
         }
-        Tag tag{read_u32(info + offset), read_u32(info + offset + 4), offset, info + offset};
+        Tag tag{load_le32(info + offset), load_le32(info + offset + 4), offset, info + offset};
         if (tag.size < kTagHeaderSize) {
             return make_error(ErrorCode::kCorrupt,
                               "multiboot2 tag {} (type {}) at offset {} has size {}", index,
@@ -230,8 +219,8 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
                                       offset);
                 }
                 seen_basic_memory = true;
-                basic_lower_kib = read_u32(tag.data + 8);
-                basic_upper_kib = read_u32(tag.data + 12);
+                basic_lower_kib = load_le32(tag.data + 8);
+                basic_upper_kib = load_le32(tag.data + 12);
                 break;
             case kTagMemoryMap:
                 if (seen_memory_map) {
@@ -264,7 +253,7 @@ Status parse_multiboot2(const PhysicalMemoryReader& memory, HostPhysAddr info_ad
                                       "multiboot2 load base tag at offset {} is too small", offset);
                 }
                 out->has_load_base = true;
-                out->load_base = HostPhysAddr(read_u32(tag.data + 8));
+                out->load_base = HostPhysAddr(load_le32(tag.data + 8));
                 break;
             default:
                 break;  // tags Relay does not use (framebuffer, EFI, ...)

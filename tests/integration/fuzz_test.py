@@ -30,6 +30,10 @@ class FuzzTest(RelayTestCase):
         self.assertGreaterEqual(elapsed, 10000)
         self.assertGreater(calls, 1000, "the fuzzguest hardly ran")
         self.assertGreater(int(done.group(4)), 0, "no call succeeded: the arguments are all wrong")
+        # Every result is 0/positive or a documented error code (docs/testing.md, "fuzzguest").
+        other = re.search(r"\bother=(\d+)", done.group(5))
+        self.assertIsNotNone(other, done.group(5))
+        self.assertEqual(int(other.group(1)), 0, "results outside the documented error codes")
 
         # The hypervisor still serves everyone: memtest beats on, the control domain lists.
         start = index + 1

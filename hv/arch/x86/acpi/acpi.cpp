@@ -1,4 +1,5 @@
 #include "hv/arch/x86/acpi/acpi.hpp"
+#include "lib/little_endian.hpp"
 
 #include <cstring>
 
@@ -8,22 +9,6 @@ namespace {
 
 constexpr u64 kHeaderSize = 36;  // ACPI 6.4 §5.2.6, system description table header
 constexpr u32 kMaxTableLength = 16 * 1024 * 1024;
-
-u16 read_u16(const u8* p) {
-    u16 v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
-u32 read_u32(const u8* p) {
-    u32 v;
-    std::memcpy(&v, p, 4);
-    return v;
-}
-u64 read_u64(const u8* p) {
-    u64 v;
-    std::memcpy(&v, p, 8);
-    return v;
-}
 
 // Firmware bytes that reach the console (a table's signature in an error, the OEM ID in
 // the boot log) are copied with everything outside printable ASCII made '?', so a hostile
@@ -66,7 +51,7 @@ Status check_rsdp(const u8* rsdp, usize available) {
             return make_error(ErrorCode::kTruncated, "RSDP revision {}: {} bytes, need 36",
                               rsdp[15], available);
         }
-        u32 length = read_u32(rsdp + 20);
+        u32 length = load_le32(rsdp + 20);
         if (length < 36 || length > available) {
             return make_error(ErrorCode::kCorrupt, "RSDP: length {} is invalid", length);
         }
@@ -90,7 +75,7 @@ Result<const u8*> map_table(const PhysicalMemoryReader& memory, HostPhysAddr add
         return make_error(ErrorCode::kBadMagic, "ACPI table at {}: signature '{}', expected '{}'",
                           address, signature, expected_signature);
     }
-    u32 length = read_u32(header + 4);
+    u32 length = load_le32(header + 4);
     if (length < kHeaderSize || length > kMaxTableLength) {
         return make_error(ErrorCode::kCorrupt, "ACPI table '{}' at {}: length {} is invalid",
                           signature, address, length);
@@ -109,13 +94,13 @@ Result<const u8*> map_table(const PhysicalMemoryReader& memory, HostPhysAddr add
 }
 
 Status parse_madt(const u8* madt, AcpiInfo* out) {
-    u32 length = read_u32(madt + 4);
+    u32 length = load_le32(madt + 4);
     if (length < kHeaderSize + 8) {
         return make_error(ErrorCode::kTruncated, "MADT: length {} cannot hold its fixed fields",
                           length);
     }
-    out->local_apic_address = HostPhysAddr(read_u32(madt + 36));
-    out->has_8259_pics = (read_u32(madt + 40) & 1) != 0;
+    out->local_apic_address = HostPhysAddr(load_le32(madt + 36));
+    out->has_8259_pics = (load_le32(madt + 40) & 1) != 0;
     u64 offset = kHeaderSize + 8;
     usize index = 0;
     while (offset < length) {
@@ -141,8 +126,8 @@ Status parse_madt(const u8* madt, AcpiInfo* out) {
                 }
                 cpu.processor_uid = entry[2];
                 cpu.apic_id = entry[3];
-                cpu.enabled = (read_u32(entry + 4) & 1) != 0;
-                cpu.online_capable = (read_u32(entry + 4) & 2) != 0;
+                cpu.enabled = (load_le32(entry + 4) & 1) != 0;
+                cpu.online_capable = (load_le32(entry + 4) & 2) != 0;
                 is_cpu = true;
                 break;
             case 5:  // Local APIC Address Override (§5.2.12.8)
@@ -150,17 +135,17 @@ Status parse_madt(const u8* madt, AcpiInfo* out) {
                     return make_error(ErrorCode::kTruncated,
                                       "MADT APIC address override entry {} too short", index);
                 }
-                out->local_apic_address = HostPhysAddr(read_u64(entry + 4));
+                out->local_apic_address = HostPhysAddr(load_le64(entry + 4));
                 break;
             case 9:  // Processor Local x2APIC (§5.2.12.12)
                 if (entry_length < 16) {
                     return make_error(ErrorCode::kTruncated, "MADT x2APIC entry {} too short",
                                       index);
                 }
-                cpu.apic_id = read_u32(entry + 4);
-                cpu.enabled = (read_u32(entry + 8) & 1) != 0;
-                cpu.online_capable = (read_u32(entry + 8) & 2) != 0;
-                cpu.processor_uid = read_u32(entry + 12);
+                cpu.apic_id = load_le32(entry + 4);
+                cpu.enabled = (load_le32(entry + 8) & 1) != 0;
+                cpu.online_capable = (load_le32(entry + 8) & 2) != 0;
+                cpu.processor_uid = load_le32(entry + 12);
                 is_cpu = true;
                 break;
             default:
@@ -229,7 +214,7 @@ Status find_rsdp(const PhysicalMemoryReader& memory, const BootInfo& boot, u8* r
     // The EBDA segment is at 0x40E in the BIOS data area.
     const u8* bda = memory.map(HostPhysAddr(0x40E), 2);
     if (bda != nullptr) {
-        u64 ebda = static_cast<u64>(read_u16(bda)) << 4;
+        u64 ebda = static_cast<u64>(load_le16(bda)) << 4;
         if (ebda >= 0x80000 && ebda < 0xA0000 && search(ebda, 1024)) {
             return ok_status();
         }
@@ -250,25 +235,25 @@ Status parse_acpi(const PhysicalMemoryReader& memory, const u8* rsdp, usize rsdp
     HostPhysAddr root;
     u64 entry_size;
     const char* root_signature;
-    if (out->revision >= 2 && read_u64(rsdp + 24) != 0) {
-        root = HostPhysAddr(read_u64(rsdp + 24));
+    if (out->revision >= 2 && load_le64(rsdp + 24) != 0) {
+        root = HostPhysAddr(load_le64(rsdp + 24));
         entry_size = 8;
         root_signature = "XSDT";
         out->uses_xsdt = true;
     } else {
-        root = HostPhysAddr(read_u32(rsdp + 16));
+        root = HostPhysAddr(load_le32(rsdp + 16));
         entry_size = 4;
         root_signature = "RSDT";
         out->uses_xsdt = false;
     }
     RELAY_TRY_ASSIGN(root_table, map_table(memory, root, root_signature));
-    u32 root_length = read_u32(root_table + 4);
+    u32 root_length = load_le32(root_table + 4);
     u64 entries = (root_length - kHeaderSize) / entry_size;
 
     const u8* madt = nullptr;
     for (u64 i = 0; i < entries; ++i) {
         const u8* slot = root_table + kHeaderSize + i * entry_size;
-        HostPhysAddr address(entry_size == 8 ? read_u64(slot) : read_u32(slot));
+        HostPhysAddr address(entry_size == 8 ? load_le64(slot) : load_le32(slot));
         auto table = map_table(memory, address, nullptr);
         if (!table.ok()) {
             return table.error().prefix("{} entry {}: ", root_signature, i);
@@ -280,7 +265,7 @@ Status parse_acpi(const PhysicalMemoryReader& memory, const u8* rsdp, usize rsdp
         TableLocation& location = out->tables[out->table_count++];
         std::memcpy(location.signature, table.value(), 4);
         location.address = address;
-        location.length = read_u32(table.value() + 4);
+        location.length = load_le32(table.value() + 4);
         if (std::memcmp(location.signature, "APIC", 4) == 0 && madt == nullptr) {
             madt = table.value();
         }
