@@ -16,9 +16,15 @@ constexpr u64 load_le(const u8* in, usize bytes) {
     }
     return value;
 }
-constexpr u16 load_le16(const u8* in) { return static_cast<u16>(load_le(in, 2)); }
-constexpr u32 load_le32(const u8* in) { return static_cast<u32>(load_le(in, 4)); }
-constexpr u64 load_le64(const u8* in) { return load_le(in, 8); }
+constexpr u16 load_le16(const u8* in) {
+    return static_cast<u16>(load_le(in, 2));
+}
+constexpr u32 load_le32(const u8* in) {
+    return static_cast<u32>(load_le(in, 4));
+}
+constexpr u64 load_le64(const u8* in) {
+    return load_le(in, 8);
+}
 
 // Stores the low `bytes` (at most 8) bytes of `value` at `out`, least significant first.
 constexpr void store_le(u8* out, u64 value, usize bytes) {
@@ -26,8 +32,14 @@ constexpr void store_le(u8* out, u64 value, usize bytes) {
         out[i] = static_cast<u8>(value >> (8 * i));
     }
 }
-constexpr void store_le16(u8* out, u16 value) { store_le(out, value, 2); }
-constexpr void store_le32(u8* out, u32 value) { store_le(out, value, 4); }
-constexpr void store_le64(u8* out, u64 value) { store_le(out, value, 8); }
+constexpr void store_le16(u8* out, u16 value) {
+    store_le(out, value, 2);
+}
+constexpr void store_le32(u8* out, u32 value) {
+    store_le(out, value, 4);
+}
+constexpr void store_le64(u8* out, u64 value) {
+    store_le(out, value, 8);
+}
 
 }  // namespace relay
