@@ -209,6 +209,10 @@ class Qemu:
             self._stderr.append(line)
             self._log.write("[qemu] " + line + "\n")
 
+    def qemu_messages(self):
+        """What QEMU itself wrote to stderr so far (its device models' warnings)."""
+        return list(self._stderr)
+
     def lines(self):
         with self._condition:
             return list(self._lines)

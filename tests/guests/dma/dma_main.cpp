@@ -3,7 +3,9 @@
 // uncached, enables memory space and bus mastering, then repeats a round trip RAM ->
 // device buffer -> RAM on pages spread over its RAM, and prints a heartbeat at a fixed
 // interval of TSC time. With outside=ADDR it also sends one DMA to and one from an
-// address outside its RAM once, which the IOMMU must refuse. Everything but port I/O and
+// address outside its RAM once, which the IOMMU must refuse; with msi=DATA it forges one
+// message-signalled interrupt for the host, which interrupt remapping must refuse.
+// Everything but port I/O and
 // MMIO is shared code (exerciser.hpp and friends) tested on the host.
 #include "lib/format.hpp"
 #include "tests/guests/dma/edu.hpp"
@@ -233,6 +235,30 @@ void outside_test(DmaExerciser& exerciser, u64 address, u64 memory_size) {
     log_line("outside test done: normal transfers go on");
 }
 
+// Once, after the first heartbeat (docs/testing.md, "dma", "A forged interrupt"): the
+// device writes `data` to the interrupt address range, as an MSI would. What the host
+// received, if anything, only the host can say; the guest says when it was sent.
+void msi_test(DmaExerciser& exerciser, u32 data) {
+    DmaStep load = exerciser.fill_buffer_word(data);
+    if (!load.done()) {
+        log_line("msi test abandoned: loading the device buffer did not finish in {} ms",
+                 load.wait.waited_microseconds / 1000);
+        return;
+    }
+    log_line("msi: DMA of {:#010x} to {:#x} issued", data, kMsiAddress);
+    console_flush();
+    DmaStep write = exerciser.write_word(kMsiAddress);
+    if (!write.done()) {
+        log_line("msi: DMA to {:#x} {} after {} ms (command {:#x})", kMsiAddress,
+                 write.started ? "TIMEOUT" : "not started, the device is busy",
+                 write.wait.waited_microseconds / 1000, write.wait.command);
+        return;
+    }
+    log_line("msi: DMA to {:#x} completed after {} ms", kMsiAddress,
+             write.wait.waited_microseconds / 1000);
+    log_line("msi test done: normal transfers go on");
+}
+
 }  // namespace
 
 }  // namespace dma
@@ -244,12 +270,14 @@ void guest_main(const StartInfo& info) {
         panic("{}", parsed.error().message());
     }
     const DmaSettings& settings = parsed.value();
-    log_line("seed={} domid={} heartbeat_ms={} timeout_ms={} dma_mask_bits={} bdf={} outside={}",
-             settings.seed, info.domid(), settings.heartbeat_ms, settings.timeout_ms,
-             settings.dma_mask_bits,
-             settings.bdf_given ? pci::format_bdf(settings.bdf).view() : "scan",
-             settings.outside_given ? FixedString<20>::formatted("{:#x}", settings.outside).view()
-                                    : "none");
+    log_line(
+        "seed={} domid={} heartbeat_ms={} timeout_ms={} dma_mask_bits={} bdf={} outside={} msi={}",
+        settings.seed, info.domid(), settings.heartbeat_ms, settings.timeout_ms,
+        settings.dma_mask_bits, settings.bdf_given ? pci::format_bdf(settings.bdf).view() : "scan",
+        settings.outside_given ? FixedString<20>::formatted("{:#x}", settings.outside).view()
+                               : "none",
+        settings.msi_given ? FixedString<20>::formatted("{:#x}", settings.msi_data).view()
+                           : "none");
 
     pci::Bdf bdf;
     uptr bar0 = set_up_device(settings, info.memory_size(), &bdf);
@@ -283,12 +311,17 @@ void guest_main(const StartInfo& info) {
     g_heartbeat.interval_ticks = tsc_ticks_for(settings.heartbeat_ms * 1000);
     g_heartbeat.last_tsc = read_tsc();
     bool outside_pending = settings.outside_given;
+    bool msi_pending = settings.msi_given;
     for (u64 transfer = 1;; ++transfer) {
         g_progress.record(exerciser.run(transfer));
         heartbeat_if_due();
         if (outside_pending && g_progress.heartbeats() >= 1) {
             outside_pending = false;
             outside_test(exerciser, settings.outside, info.memory_size());
+        }
+        if (msi_pending && g_progress.heartbeats() >= 1) {
+            msi_pending = false;
+            msi_test(exerciser, settings.msi_data);
         }
     }
 }

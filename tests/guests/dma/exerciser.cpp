@@ -57,13 +57,13 @@ u64 DmaExerciser::key(u64 transfer) const {
     return transfer_key(settings_.domid, settings_.seed, transfer);
 }
 
-DmaStep DmaExerciser::dma(DmaDirection direction, u64 ram_address) {
+DmaStep DmaExerciser::dma(DmaDirection direction, u64 ram_address, u64 bytes) {
     DmaStep step;
     step.wait = edu_.wait_idle(clock_, settings_.timeout_microseconds);
     if (!step.wait.idle) {
         return step;
     }
-    Status started = edu_.start(direction, ram_address, 0, kTransferBytes);
+    Status started = edu_.start(direction, ram_address, 0, bytes);
     // The pages and outside addresses were checked against the DMA limit beforehand.
     RELAY_ASSERT(started.ok());
     step.started = true;
@@ -140,6 +140,17 @@ DmaStep DmaExerciser::fill_buffer(BufferMarker marker) {
         page[i] = marker_word(marker, i * 8);
     }
     return dma(DmaDirection::kToDevice, walk_.page(0));
+}
+
+DmaStep DmaExerciser::fill_buffer_word(u32 value) {
+    RELAY_ASSERT(walk_.page_count() >= 2);
+    volatile u64* page = memory_.words(walk_.page(0), 8);
+    page[0] = value;  // little-endian: the 4 bytes of `value` first
+    return dma(DmaDirection::kToDevice, walk_.page(0), 4);
+}
+
+DmaStep DmaExerciser::write_word(u64 address) {
+    return dma(DmaDirection::kFromDevice, address, 4);
 }
 
 DmaStep DmaExerciser::outside(DmaDirection direction, u64 address) {

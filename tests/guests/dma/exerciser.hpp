@@ -130,8 +130,14 @@ public:
     DmaStep outside(DmaDirection direction, u64 address);
     BufferCheck check_buffer();
 
-    // One DMA of kTransferBytes between RAM at `ram_address` and the start of the buffer.
-    DmaStep dma(DmaDirection direction, u64 ram_address);
+    // The msi test (docs/testing.md, "dma"): the buffer's first 4 bytes get `value`,
+    // through the walk's first page; then write_word(address) DMAs just those 4 bytes to
+    // `address`: a message-signalled interrupt, when `address` is the interrupt range.
+    DmaStep fill_buffer_word(u32 value);
+    DmaStep write_word(u64 address);
+
+    // One DMA of `bytes` between RAM at `ram_address` and the start of the buffer.
+    DmaStep dma(DmaDirection direction, u64 ram_address, u64 bytes = kTransferBytes);
 
 private:
     u64 key(u64 transfer) const;

@@ -268,6 +268,33 @@ TEST(DmaExerciser, OutsideTransfersAreBlockedAndTheBufferReadsZero) {
     machine.expect_clean_protocol();
 }
 
+TEST(DmaExerciser, AnMsiWriteDmasExactlyTheFourBytesOfItsData) {
+    constexpr u64 kInterruptAddress = 0xFEE0'0000;
+    // No IOMMU in the way, so the fake RAM shows what the device wrote there.
+    Machine machine({{kRamBase, kRamSize}, {kInterruptAddress, kPageSize4K}}, 32);
+    machine.device.dma_mask = 0xFFFF'FFFF;  // -device edu,dma_mask=0xffffffff
+    volatile u64* target = machine.ram.words(kInterruptAddress, 8);
+    target[0] = ~0ull;
+    ASSERT_TRUE(machine.exerciser.fill_buffer_word(0x4031).done());
+    ASSERT_TRUE(machine.exerciser.write_word(kInterruptAddress).done());
+    EXPECT_EQ(target[0], 0xFFFF'FFFF'0000'4031u) << "4 bytes, little-endian, and no more";
+    ASSERT_EQ(machine.device.dmas.size(), 2u);
+    EXPECT_EQ(machine.device.dmas[0].direction, DmaDirection::kToDevice);
+    EXPECT_EQ(machine.device.dmas[0].count, 4u);
+    EXPECT_EQ(machine.device.dmas[1].direction, DmaDirection::kFromDevice);
+    EXPECT_EQ(machine.device.dmas[1].count, 4u);
+    // Blocked (no window there): a fault, and normal transfers go on.
+    Machine blocked({{kRamBase, kRamSize}}, 32);
+    blocked.device.dma_mask = 0xFFFF'FFFF;
+    ASSERT_TRUE(blocked.exerciser.fill_buffer_word(0x4031).done());
+    EXPECT_TRUE(blocked.exerciser.write_word(kInterruptAddress).done());
+    ASSERT_EQ(blocked.ram.faults.size(), 1u);
+    EXPECT_EQ(blocked.ram.faults[0].address, kInterruptAddress);
+    EXPECT_EQ(blocked.exerciser.run(1).status, TransferStatus::kOk);
+    machine.expect_clean_protocol();
+    blocked.expect_clean_protocol();
+}
+
 TEST(DmaExerciser, OutsideDataReadBackMeansTheDmasWentThrough) {
     // No IOMMU in the way: there is memory at the outside address.
     Machine machine({{kRamBase, kRamSize}, {kOutside, kPageSize4K}});

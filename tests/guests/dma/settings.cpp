@@ -47,6 +47,18 @@ Result<DmaSettings> parse_settings(const CommandLine& line, u64 memory_size) {
         settings.outside_given = true;
         settings.outside = outside;
     }
+
+    if (line.has("msi")) {
+        RELAY_TRY_ASSIGN(data, line.number_or("msi", 0, 0, 0xFFFF'FFFF));
+        if (kMsiAddress + 4 - 1 > dma_mask(settings.dma_mask_bits)) {
+            return make_error(ErrorCode::kInvalidArgument,
+                              "msi= writes to {:#x}, beyond the device's {}-bit DMA mask: use "
+                              "dma_mask_bits=32 or more, with QEMU's -device edu,dma_mask=...",
+                              kMsiAddress, settings.dma_mask_bits);
+        }
+        settings.msi_given = true;
+        settings.msi_data = static_cast<u32>(data);
+    }
     return settings;
 }
 

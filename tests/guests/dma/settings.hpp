@@ -10,8 +10,12 @@
 
 namespace relay::guest::dma {
 
-inline constexpr std::string_view kDmaArguments[] = {"seed",          "heartbeat_ms", "timeout_ms",
-                                                     "dma_mask_bits", "bdf",          "outside"};
+inline constexpr std::string_view kDmaArguments[] = {
+    "seed", "heartbeat_ms", "timeout_ms", "dma_mask_bits", "bdf", "outside", "msi"};
+
+// Where msi= writes: the x86 interrupt address range, destination APIC 0 (Intel SDM vol. 3
+// §11.11.1; AMD IOMMU spec §2.2.5). An IOMMU must never let it reach the host unremapped.
+inline constexpr u64 kMsiAddress = 0xFEE0'0000;
 
 struct DmaSettings {
     u64 seed = 1;
@@ -22,11 +26,15 @@ struct DmaSettings {
     pci::Bdf bdf;
     bool outside_given = false;
     u64 outside = 0;
+    // msi=DATA: once, DMA the 32-bit DATA to kMsiAddress, a message-signalled interrupt
+    // the domain's device forges for the host (docs/testing.md, "dma").
+    bool msi_given = false;
+    u32 msi_data = 0;
 };
 
 // Reads and checks the arguments. `memory_size` is the domain's RAM (the start info's):
 // outside= must lie beyond it, and below the DMA limit, since edu would silently clamp a
-// higher address into RAM.
+// higher address into RAM. msi= needs a DMA mask that reaches kMsiAddress.
 Result<DmaSettings> parse_settings(const CommandLine& line, u64 memory_size);
 
 }  // namespace relay::guest::dma

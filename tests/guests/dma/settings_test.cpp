@@ -29,12 +29,13 @@ TEST(DmaSettings, Defaults) {
     EXPECT_EQ(settings->dma_mask_bits, 28u);
     EXPECT_FALSE(settings->bdf_given);
     EXPECT_FALSE(settings->outside_given);
+    EXPECT_FALSE(settings->msi_given);
 }
 
 TEST(DmaSettings, EveryArgument) {
     Result<DmaSettings> settings = parse(
         "seed=0x2a heartbeat_ms=250 timeout_ms=3000 dma_mask_bits=40 bdf=00:05.0 "
-        "outside=0x4000000000");
+        "outside=0x4000000000 msi=0x4031");
     ASSERT_TRUE(settings.ok()) << settings.error().message();
     EXPECT_EQ(settings->seed, 42u);
     EXPECT_EQ(settings->heartbeat_ms, 250u);
@@ -44,9 +45,11 @@ TEST(DmaSettings, EveryArgument) {
     EXPECT_EQ(settings->bdf, (pci::Bdf{0, 5, 0}));
     EXPECT_TRUE(settings->outside_given);
     EXPECT_EQ(settings->outside, 0x40'0000'0000u);
+    EXPECT_TRUE(settings->msi_given);
+    EXPECT_EQ(settings->msi_data, 0x4031u);
     for (const std::string_view& key : kDmaArguments) {
         EXPECT_NE(std::string_view("seed=0x2a heartbeat_ms=250 timeout_ms=3000 dma_mask_bits=40 "
-                                   "bdf=00:05.0 outside=0x4000000000")
+                                   "bdf=00:05.0 outside=0x4000000000 msi=0x4031")
                       .find(key),
                   std::string_view::npos)
             << key;
@@ -62,6 +65,15 @@ TEST(DmaSettings, BadValues) {
     EXPECT_EQ(error("bdf=0:4.0"),
               "\"0:4.0\" is not a PCI address BB:DD.F (hexadecimal bus, device 00-1f, function "
               "0-7)");
+}
+
+TEST(DmaSettings, MsiNeedsADmaMaskThatReachesTheInterruptAddress) {
+    EXPECT_EQ(error("msi=0x31"),
+              "msi= writes to 0xfee00000, beyond the device's 28-bit DMA mask: use "
+              "dma_mask_bits=32 or more, with QEMU's -device edu,dma_mask=...");
+    EXPECT_EQ(parse("msi=0x31 dma_mask_bits=32")->msi_data, 0x31u);
+    EXPECT_EQ(parse("msi=0xffffffff dma_mask_bits=32")->msi_data, 0xFFFF'FFFFu);
+    EXPECT_NE(error("msi=0x100000000 dma_mask_bits=32"), "ok");
 }
 
 TEST(DmaSettings, OutsideMustBeBeyondRamAndWithinTheDmaMask) {
