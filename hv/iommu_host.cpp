@@ -550,6 +550,12 @@ Status adopt(const schema::IommuState* stream_state) {
         log_info("iommu: AMD-Vi unit {} ({}) adopted running: {} assignments", u,
                  unit.ivrs.device_id.text().view(),
                  recorded.assignments() != nullptr ? recorded.assignments()->size() : 0);
+        if (unit.driver.interrupts_closed_at_adoption() != 0) {
+            log_warning(
+                "iommu: AMD-Vi unit {}: the previous build let the interrupt requests of {} "
+                "devices pass unremapped; they are refused now (docs/iommu.md, \"Interrupts\")",
+                u, unit.driver.interrupts_closed_at_adoption());
+        }
     }
     return ok_status();
 }
@@ -678,6 +684,12 @@ Status adopt_domain(Domain& domain) {
                               "is not the stream's (root {}, {} levels, tag {})",
                               domain.domid, name, f.page_table_root, f.mode, f.domain_id,
                               found->root, found->levels, found->tag);
+        }
+        if (!f.refuses_interrupts()) {
+            return make_error(ErrorCode::kCorrupt,
+                              "domain {}: {}: its device table entry lets interrupt requests "
+                              "through (word 2 {:#x}); Relay's refuse them all",
+                              domain.domid, name, entry.words[2]);
         }
         if (domain.io_root.raw() == 0) {
             // Every table frame preserved (the target claimed it).

@@ -130,6 +130,13 @@ Result<DeviceTableEntry> encode_device_table_entry(const DeviceTableEntryFields&
                           "device table entry IoCtl {} / SysMgt {} out of range", f.io_control,
                           f.system_management);
     }
+    if (f.interrupt_control != InterruptControl::kAbort &&
+        f.interrupt_control != InterruptControl::kForwardUnmapped) {
+        return make_error(ErrorCode::kInvalidArgument,
+                          "device table entry IntCtl {}: only 0 (abort) and 1 (forward) need no "
+                          "interrupt table, and Relay keeps none",
+                          static_cast<u8>(f.interrupt_control));
+    }
     DeviceTableEntry e;
     e.words[0] = (f.valid ? dte::kValid : 0) | (f.translation_valid ? dte::kTranslationValid : 0) |
                  (static_cast<u64>(f.mode) << dte::kModeShift) | f.page_table_root.raw() |
@@ -141,6 +148,11 @@ Result<DeviceTableEntry> encode_device_table_entry(const DeviceTableEntryFields&
                  (f.cache_hint ? dte::kCacheHint : 0) | (f.snoop_disable ? dte::kSnoopDisable : 0) |
                  (f.allow_exclusion ? dte::kAllowExclusion : 0) |
                  (static_cast<u64>(f.system_management) << dte::kSystemManagementShift);
+    e.words[2] = (f.interrupt_map_valid ? dte::kInterruptMapValid : 0) |
+                 (static_cast<u64>(f.interrupt_control) << dte::kInterruptControlShift) |
+                 (f.init_pass ? dte::kInitPass : 0) | (f.ext_int_pass ? dte::kExtIntPass : 0) |
+                 (f.nmi_pass ? dte::kNmiPass : 0) | (f.lint0_pass ? dte::kLint0Pass : 0) |
+                 (f.lint1_pass ? dte::kLint1Pass : 0);
     return e;
 }
 
@@ -157,11 +169,15 @@ Result<DeviceTableEntryFields> decode_device_table_entry(const DeviceTableEntry&
                           "(guest CR3 or reserved)",
                           e.words[1], e.words[1] & dte::kWord1Foreign);
     }
-    if (e.words[2] != 0 || e.words[3] != 0) {
+    if ((e.words[2] & dte::kWord2Foreign) != 0) {
         return make_error(ErrorCode::kUnsupported,
-                          "device table entry words 2-3 {:#x} {:#x} are not zero (interrupt "
-                          "remapping or reserved)",
-                          e.words[2], e.words[3]);
+                          "device table entry word 2 {:#x} has bits {:#x} Relay never sets "
+                          "(interrupt table or reserved)",
+                          e.words[2], e.words[2] & dte::kWord2Foreign);
+    }
+    if (e.words[3] != 0) {
+        return make_error(ErrorCode::kUnsupported,
+                          "device table entry word 3 {:#x} is not zero (reserved)", e.words[3]);
     }
     DeviceTableEntryFields f;
     u64 w0 = e.words[0];
@@ -181,6 +197,22 @@ Result<DeviceTableEntryFields> decode_device_table_entry(const DeviceTableEntry&
     f.snoop_disable = (w1 & dte::kSnoopDisable) != 0;
     f.allow_exclusion = (w1 & dte::kAllowExclusion) != 0;
     f.system_management = static_cast<u8>((w1 >> dte::kSystemManagementShift) & 3);
+    u64 w2 = e.words[2];
+    f.interrupt_map_valid = (w2 & dte::kInterruptMapValid) != 0;
+    f.interrupt_control = static_cast<InterruptControl>((w2 >> dte::kInterruptControlShift) & 3);
+    f.init_pass = (w2 & dte::kInitPass) != 0;
+    f.ext_int_pass = (w2 & dte::kExtIntPass) != 0;
+    f.nmi_pass = (w2 & dte::kNmiPass) != 0;
+    f.lint0_pass = (w2 & dte::kLint0Pass) != 0;
+    f.lint1_pass = (w2 & dte::kLint1Pass) != 0;
+    if (f.interrupt_control != InterruptControl::kAbort &&
+        f.interrupt_control != InterruptControl::kForwardUnmapped) {
+        return make_error(ErrorCode::kUnsupported,
+                          "device table entry IntCtl {} ({}) needs an interrupt table, and the "
+                          "entry has none",
+                          static_cast<u8>(f.interrupt_control),
+                          f.interrupt_control == InterruptControl::kRemap ? "remap" : "reserved");
+    }
     if (f.mode == 7) {
         return make_error(ErrorCode::kCorrupt, "device table entry mode 7 is reserved");
     }
@@ -191,6 +223,7 @@ DeviceTableEntry blocked_device_table_entry(u8 system_management) {
     DeviceTableEntry e;
     e.words[0] = dte::kValid | dte::kTranslationValid;
     e.words[1] = static_cast<u64>(system_management & 3) << dte::kSystemManagementShift;
+    e.words[2] = dte::kInterruptsRefused;
     return e;
 }
 
@@ -208,6 +241,8 @@ Result<DeviceTableEntry> translated_device_table_entry(u16 domain_id, HostPhysAd
     f.read = read;
     f.write = write;
     f.domain_id = domain_id;
+    f.interrupt_map_valid = true;
+    f.interrupt_control = InterruptControl::kAbort;
     return encode_device_table_entry(f);
 }
 

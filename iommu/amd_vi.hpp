@@ -125,8 +125,12 @@ RingRegister decode_ring_register(u64 value);
 
 // ---------------------------------------------------------------------------------------
 // Device table entry (§2.2.2.1, Figure 7 and Table 7). Relay uses the host page table
-// fields only: no guest (GCR3) translation, no PPR, no interrupt remapping (IV=0, so
-// interrupts pass unremapped), no remote IOTLB. Those fields stay zero.
+// fields and the interrupt control fields: no guest (GCR3) translation, no PPR, no remote
+// IOTLB, no interrupt remapping table. Every entry Relay writes has IV=1 with IntCtl
+// "target abort" and no pass bits (§2.2.5): a device's write to the interrupt address
+// range 0xFEEx_xxxx is an interrupt request, which the page table does not govern; with
+// IV=0 it would reach the host's local APICs as sent (any vector, NMI, INIT). Relay uses
+// no device interrupts, so every one is refused.
 
 struct DeviceTableEntry {
     u64 words[4] = {};
@@ -156,8 +160,29 @@ inline constexpr u32 kSystemManagementShift = 40;      // SysMgt, 2 bits
 // them is not one Relay wrote.
 inline constexpr u64 kWord0Foreign = 0x9FF0'0000'0000'01FCull;  // 63, 60:52, 8:2
 inline constexpr u64 kWord1Foreign = 0xFFFF'FC00'FFFF'0000ull;  // 63:42, 31:16
-// Word 2 holds the interrupt remapping fields, word 3 is reserved; Relay keeps both zero.
+// Word 2: interrupt remapping (§2.2.5).
+inline constexpr u64 kInterruptMapValid = 1ull << 0;  // IV: word 2 is valid
+inline constexpr u64 kInitPass = 1ull << 56;          // INIT messages pass
+inline constexpr u64 kExtIntPass = 1ull << 57;        // ExtInt messages pass
+inline constexpr u64 kNmiPass = 1ull << 58;           // NMI messages pass
+inline constexpr u32 kInterruptControlShift = 60;     // IntCtl, 2 bits: fixed/arbitrated
+inline constexpr u64 kLint0Pass = 1ull << 62;
+inline constexpr u64 kLint1Pass = 1ull << 63;
+// Interrupt table length, IG, interrupt table root, reserved: Relay keeps no interrupt
+// table, so an entry with any of them is not one Relay wrote.
+inline constexpr u64 kWord2Foreign = 0x08FF'FFFF'FFFF'FFFEull;  // 59, 55:1
+// Word 3 is reserved.
+// What every entry Relay writes has in word 2: IV=1, IntCtl=0 (target abort), no pass
+// bits. A single quadword, so it can be set in a live entry in one store.
+inline constexpr u64 kInterruptsRefused = kInterruptMapValid;
 }  // namespace dte
+
+// IntCtl (§2.2.5): what happens to fixed and arbitrated interrupts when IV=1.
+enum class InterruptControl : u8 {
+    kAbort = 0,            // target abort
+    kForwardUnmapped = 1,  // pass as sent
+    kRemap = 2,            // through the interrupt remapping table
+};
 
 // The fields Relay uses, named.
 struct DeviceTableEntryFields {
@@ -176,22 +201,38 @@ struct DeviceTableEntryFields {
     bool snoop_disable = false;
     bool allow_exclusion = false;
     u8 system_management = 0;  // SysMgt: 0 abort, 1 forward, 2 forward INTx, 3 translate
+    // Word 2. With IV=0 interrupt requests pass unremapped and the rest is ignored.
+    bool interrupt_map_valid = false;  // IV
+    InterruptControl interrupt_control = InterruptControl::kAbort;
+    bool init_pass = false;
+    bool ext_int_pass = false;
+    bool nmi_pass = false;
+    bool lint0_pass = false;
+    bool lint1_pass = false;
+
+    // Whether no interrupt request of the device can reach a CPU: IV=1, IntCtl abort, no
+    // pass bits (SMI is SysMgt's, and Relay's entries abort it too).
+    constexpr bool refuses_interrupts() const {
+        return interrupt_map_valid && interrupt_control == InterruptControl::kAbort && !init_pass &&
+               !ext_int_pass && !nmi_pass && !lint0_pass && !lint1_pass;
+    }
 
     constexpr bool operator==(const DeviceTableEntryFields&) const = default;
 };
 
 // Checks the fields (mode 0..6, root 4 KiB aligned below 2^52 and present when mode > 0,
-// two-bit fields in range) and packs them.
+// two-bit fields in range, IntCtl not "remap", which needs a table) and packs them.
 Result<DeviceTableEntry> encode_device_table_entry(const DeviceTableEntryFields& fields);
 // Unpacks an entry; refuses one with bits outside the fields above (guest translation,
-// PPR, interrupt remapping, reserved), naming the word and the bits.
+// PPR, an interrupt table, reserved), naming the word and the bits.
 Result<DeviceTableEntryFields> decode_device_table_entry(const DeviceTableEntry& entry);
 
 // V=1, TV=1, Mode=0, IR=IW=0: every DMA request of the device is refused (§2.2.2.1). V=0
 // would instead let DMA through untranslated. `system_management` comes from the IVHD
-// DTE setting (DteSetting::system_management).
+// DTE setting (DteSetting::system_management). Interrupt requests are refused too.
 DeviceTableEntry blocked_device_table_entry(u8 system_management = 0);
-// Translation through a `levels`-level I/O page table at `root`, tagged `domain_id`.
+// Translation through a `levels`-level I/O page table at `root`, tagged `domain_id`;
+// interrupt requests refused.
 Result<DeviceTableEntry> translated_device_table_entry(u16 domain_id, HostPhysAddr root, u8 levels,
                                                        bool read, bool write);
 

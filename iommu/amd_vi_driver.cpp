@@ -230,7 +230,30 @@ Status AmdViDriver::adopt(const iommu::IommuState& state, u64 timeout_ns) {
         alive.error().prefix("AMD-Vi adopt: ");
         return alive;
     }
-    return ok_status();
+    return refuse_interrupts_left_open();
+}
+
+// Builds before interrupt remapping left word 2 of their entries zero (IV=0): interrupt
+// requests passed. Setting it is one quadword store per entry, from "passes" to
+// "refused", so no half-written entry is ever visible; then one flush for all of them.
+Status AmdViDriver::refuse_interrupts_left_open() {
+    interrupts_closed_at_adoption_ = 0;
+    for (u32 id = 0; id < config_.device_table.entries; ++id) {
+        HostPhysAddr entry = entry_address(DeviceId(static_cast<u16>(id)));
+        if ((memory_->read(entry) & dte::kValid) != 0 && memory_->read(entry + 16) == 0) {
+            memory_->write(entry + 16, dte::kInterruptsRefused);
+            ++interrupts_closed_at_adoption_;
+        }
+    }
+    if (interrupts_closed_at_adoption_ == 0) {
+        return ok_status();
+    }
+    Status flushed = invalidate_everything();
+    if (!flushed.ok()) {
+        flushed.error().prefix("AMD-Vi adopt: after refusing the interrupts of {} entries: ",
+                               interrupts_closed_at_adoption_);
+    }
+    return flushed;
 }
 
 u32 AmdViDriver::command_head() {
@@ -375,6 +398,9 @@ Status AmdViDriver::set_device_table_entry(DeviceId device, const DeviceTableEnt
     Command commands[4];
     usize count = 0;
     commands[count++] = invalidate_device_table_entry(device);
+    if (old.words[2] != entry.words[2]) {
+        commands[count++] = invalidate_interrupt_table(device);  // §2.4.5: interrupt fields
+    }
     // The unit may hold translations the device made under its old entry (QEMU 7.2 caches
     // even untranslated ones), tagged with the old domain: they must go. The new domain's
     // may be stale from before its table was last changed without a flush.

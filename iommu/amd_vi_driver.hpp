@@ -84,10 +84,14 @@ public:
         : registers_(&registers), memory_(&memory), clock_(&clock) {}
 
     Status init(const AmdViConfig& config);
-    // `timeout_ns` bounds the wait for commands the previous build left queued.
+    // `timeout_ns` bounds the wait for commands the previous build left queued. Entries a
+    // build without interrupt remapping wrote (valid, word 2 zero) get their interrupt
+    // requests refused (dte::kInterruptsRefused), and the unit is flushed.
     Status adopt(const iommu::IommuState& state, u64 timeout_ns = 100'000'000);
 
     bool running() const { return running_; }
+    // How many entries the last adopt() found letting interrupts pass, and closed.
+    u32 interrupts_closed_at_adoption() const { return interrupts_closed_at_adoption_; }
     u64 extended_features() const { return extended_features_; }
     const AmdViConfig& config() const { return config_; }
 
@@ -125,6 +129,7 @@ private:
     // The head register as a ring offset (QEMU 7.2 can report the ring size for 0).
     u32 command_head();
     Status wait_for_room(u32 needed_bytes);
+    Status refuse_interrupts_left_open();
 
     RegisterAccess* registers_;
     DmaMemory* memory_;
@@ -139,6 +144,7 @@ private:
     u64 sequence_ = 0;  // last completion-wait value submitted
     // drain_events() restarted an overflowed log; poll_events() has not said so yet.
     bool lost_events_unreported_ = false;
+    u32 interrupts_closed_at_adoption_ = 0;
 };
 
 }  // namespace relay::amd_vi

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -588,6 +589,73 @@ TEST(AmdViDriver, AdoptTakesOverWithoutStoppingTranslation) {
     ASSERT_TRUE(successor.describe(&again).ok());
     EXPECT_EQ(again.root_table, state.root_table);
     EXPECT_GT(again.completion_sequence, state.completion_sequence);
+}
+
+// Message-signalled interrupts a device can forge by DMA to 0xFEE00000: fixed vector
+// 0x31, arbitrated, SMI, NMI, INIT, ExtINT.
+constexpr u32 kForgedInterrupts[] = {0x31, 0x131, 0x200, 0x400, 0x500, 0x700};
+
+void expect_interrupts_refused(FakeAmdVi& unit, DeviceId device, const char* when) {
+    for (u32 data : kForgedInterrupts) {
+        EXPECT_FALSE(unit.interrupt(device, data))
+            << when << ": " << device.text().view() << " data " << std::hex << data;
+    }
+}
+
+TEST(AmdViDriver, NoDeviceInterruptReachesTheCpus) {
+    Rig rig;
+    // The model delivers interrupts of an entry with IV=0: the check can fail.
+    ASSERT_TRUE(rig.unit.interrupt(kEdu, 0x31));
+    rig.init();
+    for (u32 id = 0; id < test_config().device_table.entries; ++id) {
+        expect_interrupts_refused(rig.unit, DeviceId(static_cast<u16>(id)), "blocked at init");
+    }
+    IoTable table = rig.make_domain(0x4000'0000, 0x10'0000);
+    ASSERT_TRUE(rig.driver.attach(kEdu, rig.domain(3, table)).ok());
+    expect_interrupts_refused(rig.unit, kEdu, "assigned");
+    EXPECT_TRUE(rig.unit.dma(kEdu, 0x1234, true).ok) << "while its DMA is translated";
+    ASSERT_TRUE(rig.driver.block(kEdu).ok());
+    expect_interrupts_refused(rig.unit, kEdu, "blocked again");
+}
+
+// A build before interrupt remapping left word 2 zero. Its successor closes every such
+// entry while the unit runs on, and flushes the entries the unit cached.
+TEST(AmdViDriver, AdoptRefusesTheInterruptsAnOlderBuildLetThrough) {
+    Rig rig;
+    rig.init();
+    IoTable table = rig.make_domain(0x4000'0000, 0x10'0000);
+    ASSERT_TRUE(rig.driver.attach(kEdu, rig.domain(3, table)).ok());
+    const DeviceId other = DeviceId::from(0, 5, 0);
+    for (DeviceId device : {kEdu, other}) {
+        rig.unit.write(HostPhysAddr(kDeviceTable + device.raw * 32u + 16), 0);
+        // The unit caches the old entries: only a flush makes the change count.
+        ASSERT_TRUE(
+            rig.driver.execute(std::array{invalidate_device_table_entry(device)}.data(), 1).ok());
+        ASSERT_TRUE(rig.unit.interrupt(device, 0x31)) << "as an older build left it";
+    }
+    EXPECT_TRUE(rig.unit.dma(kEdu, 0x1000, true).ok);
+    iommu::IommuState state;
+    ASSERT_TRUE(rig.driver.describe(&state).ok());
+
+    AmdViDriver successor(rig.unit, rig.unit, rig.clock);
+    Status adopted = successor.adopt(state);
+    ASSERT_TRUE(adopted.ok()) << adopted.error().message();
+    EXPECT_EQ(successor.interrupts_closed_at_adoption(), 2u);
+    expect_interrupts_refused(rig.unit, kEdu, "adopted");
+    expect_interrupts_refused(rig.unit, other, "adopted");
+    EXPECT_EQ(rig.unit.dma(kEdu, 0x1000, true).address, 0x4000'1000u) << "DMA never stopped";
+    EXPECT_EQ(rig.unit.translation_disables, 0);
+    EXPECT_TRUE(rig.unit.violations.empty());
+    auto fields = decode_device_table_entry(*successor.read_device_table_entry(kEdu));
+    ASSERT_TRUE(fields.ok());
+    EXPECT_TRUE(fields->refuses_interrupts());
+    EXPECT_EQ(fields->mode, 4) << "the rest of the entry untouched";
+
+    // Adopting a table that refuses them already changes nothing.
+    AmdViDriver third(rig.unit, rig.unit, rig.clock);
+    ASSERT_TRUE(successor.describe(&state).ok());
+    ASSERT_TRUE(third.adopt(state).ok());
+    EXPECT_EQ(third.interrupts_closed_at_adoption(), 0u);
 }
 
 TEST(AmdViDriver, AdoptRefusesAUnitThatDoesNotMatch) {

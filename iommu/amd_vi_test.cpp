@@ -73,7 +73,7 @@ TEST(DeviceTableEntry, TranslatedEntryLayout) {
     // V | TV | Mode 4 << 9 | root | IR (61) | IW (62); DomainID in word 1.
     EXPECT_EQ(entry->words[0], 0x6000'0000'0012'3803ull);
     EXPECT_EQ(entry->words[1], 3u);
-    EXPECT_EQ(entry->words[2], 0u);
+    EXPECT_EQ(entry->words[2], 1u) << "IV=1, IntCtl=0: interrupt requests aborted";
     EXPECT_EQ(entry->words[3], 0u);
     auto fields = decode_device_table_entry(*entry);
     ASSERT_TRUE(fields.ok());
@@ -81,6 +81,7 @@ TEST(DeviceTableEntry, TranslatedEntryLayout) {
     EXPECT_EQ(fields->mode, 4);
     EXPECT_EQ(fields->page_table_root, HostPhysAddr(0x123000));
     EXPECT_EQ(fields->domain_id, 3);
+    EXPECT_TRUE(fields->refuses_interrupts());
 
     auto read_only =
         translated_device_table_entry(0xFFFF, HostPhysAddr(0xF'FFFF'FFFF'F000), 6, true, false);
@@ -98,10 +99,12 @@ TEST(DeviceTableEntry, BlockedEntry) {
     DeviceTableEntry blocked = blocked_device_table_entry();
     EXPECT_EQ(blocked.words[0], 3u) << "V=1 TV=1 Mode=0 IR=IW=0";
     EXPECT_EQ(blocked.words[1], 0u);
+    EXPECT_EQ(blocked.words[2], 1u) << "IV=1, IntCtl=0, no pass bits";
     auto fields = decode_device_table_entry(blocked);
     ASSERT_TRUE(fields.ok());
     EXPECT_EQ(fields->mode, 0);
     EXPECT_FALSE(fields->read || fields->write);
+    EXPECT_TRUE(fields->refuses_interrupts());
     EXPECT_EQ(blocked_device_table_entry(1).words[1], 1ull << 40) << "SysMgt from the IVHD";
 }
 
@@ -121,8 +124,17 @@ TEST(DeviceTableEntry, EveryFieldRoundTrips) {
     f.snoop_disable = true;
     f.allow_exclusion = true;
     f.system_management = 3;
+    f.interrupt_map_valid = true;
+    f.interrupt_control = InterruptControl::kForwardUnmapped;
+    f.init_pass = true;
+    f.ext_int_pass = true;
+    f.nmi_pass = true;
+    f.lint0_pass = true;
+    f.lint1_pass = true;
     auto entry = encode_device_table_entry(f);
     ASSERT_TRUE(entry.ok());
+    EXPECT_EQ(entry->words[2], 1ull | (7ull << 56) | (1ull << 60) | (3ull << 62));
+    EXPECT_FALSE(f.refuses_interrupts());
     EXPECT_EQ(entry->words[1], 0x1234ull | (1ull << 32) | (1ull << 33) | (1ull << 34) |
                                    (2ull << 35) | (1ull << 37) | (1ull << 38) | (1ull << 39) |
                                    (3ull << 40));
@@ -149,6 +161,30 @@ TEST(DeviceTableEntry, EncodeRefusesBadFields) {
     f.page_table_root = HostPhysAddr(0x1000);
     f.io_control = 3;
     EXPECT_FALSE(encode_device_table_entry(f).ok());
+    f.io_control = 0;
+    f.interrupt_map_valid = true;
+    f.interrupt_control = InterruptControl::kRemap;
+    auto remap = encode_device_table_entry(f);
+    ASSERT_FALSE(remap.ok());
+    EXPECT_STREQ(remap.error().message(),
+                 "device table entry IntCtl 2: only 0 (abort) and 1 (forward) need no interrupt "
+                 "table, and Relay keeps none");
+}
+
+TEST(DeviceTableEntry, EachForbiddenInterruptPathIsSeen) {
+    // refuses_interrupts() is what adoption checks: each pass bit on its own fails it.
+    const u64 open_bits[] = {1ull << 56, 1ull << 57, 1ull << 58,
+                             1ull << 60, 1ull << 62, 1ull << 63};
+    for (u64 bit : open_bits) {
+        DeviceTableEntry entry = blocked_device_table_entry();
+        entry.words[2] |= bit;
+        auto fields = decode_device_table_entry(entry);
+        ASSERT_TRUE(fields.ok()) << std::hex << bit;
+        EXPECT_FALSE(fields->refuses_interrupts()) << std::hex << bit;
+    }
+    DeviceTableEntry legacy = blocked_device_table_entry();
+    legacy.words[2] = 0;  // IV=0: interrupts pass as sent
+    EXPECT_FALSE(decode_device_table_entry(legacy)->refuses_interrupts());
 }
 
 TEST(DeviceTableEntry, DecodeRefusesForeignBits) {
@@ -164,12 +200,22 @@ TEST(DeviceTableEntry, DecodeRefusesForeignBits) {
     gcr3.words[1] |= 1ull << 20;
     EXPECT_FALSE(decode_device_table_entry(gcr3).ok());
     DeviceTableEntry remapped = blocked_device_table_entry();
-    remapped.words[2] = 1;  // IV: interrupt remapping
+    remapped.words[2] |= 0x1234'5640ull | (2ull << 60);  // a table at 0x12345640, IntCtl remap
     auto r = decode_device_table_entry(remapped);
     ASSERT_FALSE(r.ok());
     EXPECT_STREQ(r.error().message(),
-                 "device table entry words 2-3 0x1 0x0 are not zero (interrupt remapping or "
-                 "reserved)");
+                 "device table entry word 2 0x2000000012345641 has bits 0x12345640 Relay never "
+                 "sets (interrupt table or reserved)");
+    DeviceTableEntry tableless = blocked_device_table_entry();
+    tableless.words[2] |= 2ull << 60;
+    auto t = decode_device_table_entry(tableless);
+    ASSERT_FALSE(t.ok());
+    EXPECT_STREQ(t.error().message(),
+                 "device table entry IntCtl 2 (remap) needs an interrupt table, and the entry "
+                 "has none");
+    DeviceTableEntry word3 = blocked_device_table_entry();
+    word3.words[3] = 1;
+    EXPECT_FALSE(decode_device_table_entry(word3).ok());
     DeviceTableEntry mode7 = blocked_device_table_entry();
     mode7.words[0] |= 7ull << 9;
     auto m = decode_device_table_entry(mode7);

@@ -234,6 +234,37 @@ public:
         }
         return permit(t, iova, write);
     }
+    // A message-signalled interrupt request of `device` (a write of `data` to 0xFEEx_xxxx):
+    // whether the unit lets it reach the CPUs (§2.2.5). IV=0: as sent. IV=1: by delivery
+    // mode (data bits 10:8), fixed and arbitrated per IntCtl (abort or forward; the model
+    // has no remapping table), SMI per SysMgt, NMI/INIT/ExtINT per their pass bits.
+    bool interrupt(DeviceId device, u32 data) {
+        if ((registers_[mmio::kControl] & control::kIommuEnable) == 0) {
+            return true;
+        }
+        DeviceTableEntry entry = device_table_entry(device);
+        u64 w2 = entry.words[2];
+        if ((w2 & dte::kInterruptMapValid) == 0) {
+            return true;
+        }
+        switch ((data >> 8) & 7) {
+            case 0:  // fixed
+            case 1:  // arbitrated
+                return ((w2 >> dte::kInterruptControlShift) & 3) ==
+                       static_cast<u64>(InterruptControl::kForwardUnmapped);
+            case 2:  // SMI
+                return ((entry.words[1] >> dte::kSystemManagementShift) & 3) == 1;
+            case 4:
+                return (w2 & dte::kNmiPass) != 0;
+            case 5:
+                return (w2 & dte::kInitPass) != 0;
+            case 7:
+                return (w2 & dte::kExtIntPass) != 0;
+            default:
+                return false;  // reserved delivery modes
+        }
+    }
+
     usize iotlb_size() const { return iotlb_.size(); }
     u64 iotlb_hits = 0;
 

@@ -1,5 +1,6 @@
 #include "hv/arch/x86/interrupts.hpp"
 
+#include "hv/arch/x86/apic.hpp"
 #include "hv/arch/x86/cpu.hpp"
 #include "hv/console.hpp"
 #include "hv/panic.hpp"
@@ -150,6 +151,11 @@ extern "C" void relay_handle_interrupt(relay::x86::InterruptFrame* frame) {
         if (vector == 0xFF) {
             return;  // spurious LAPIC interrupt: no EOI (Intel SDM §10.9, AMD APM §16.4.7)
         }
+        // Nothing of Relay's sends it (device interrupts are refused at the IOMMU). Only
+        // the local APIC delivers vectors here, and it keeps the vector in service until an
+        // EOI, which would hold off every vector of its priority class and below (the
+        // scheduler tick among them) for good (AMD APM vol. 2 §16.6).
+        x86::local_apic_eoi();
         log_warning("unexpected interrupt vector {} on cpu {}", vector, this_cpu().index);
         return;
     }
