@@ -58,6 +58,34 @@ u32 read_be32(const u8* p) {
 
 }  // namespace
 
+// Two functions of different domains must not reach the IOMMU with one requester id (an
+// IVRS alias): one device table entry cannot point at two domains' tables.
+Status check_shared_requesters(const hyperlaunch::HyperlaunchConfig& config) {
+    std::span<const hyperlaunch::DomainConfig> domains = config.domain_list();
+    for (usize d = 0; d < domains.size(); ++d) {
+        for (usize e = 0; e < d; ++e) {
+            for (usize i = 0; i < domains[d].passthrough_count; ++i) {
+                for (usize j = 0; j < domains[e].passthrough_count; ++j) {
+                    iommu::DeviceId requester;
+                    const PciFunction& mine = domains[d].passthrough[i];
+                    const PciFunction& theirs = domains[e].passthrough[j];
+                    if (iommu_host::share_requester(mine, theirs, &requester)) {
+                        return make_error(ErrorCode::kAlreadyExists,
+                                          "configuration: /chosen/hypervisor/{}: property "
+                                          "\"relay,passthrough\": {} and {} of "
+                                          "/chosen/hypervisor/{} reach the IOMMU as one "
+                                          "requester, {} (IVRS alias): assign both to one domain",
+                                          domains[d].name, pci_function_text(mine).view(),
+                                          pci_function_text(theirs).view(), domains[e].name,
+                                          requester.text().view());
+                    }
+                }
+            }
+        }
+    }
+    return ok_status();
+}
+
 Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     const BootInfo& boot = *inputs.boot;
     if (boot.module_count == 0) {
@@ -111,6 +139,8 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
             }
         }
     }
+    // Functions that reach the IOMMU with one requester id share a device table entry.
+    RELAY_TRY(check_shared_requesters(config));
 
     // The configuration as a boot stream (the same format a live update carries).
     hyperlaunch::BootStreamModule stream_modules[BootInfo::kMaxModules];

@@ -583,6 +583,48 @@ Status check_function(const PciFunction& function) {
     return ok_status();
 }
 
+bool share_requester(const PciFunction& a, const PciFunction& b, iommu::DeviceId* requester) {
+    Route ra = route_of(a);
+    Route rb = route_of(b);
+    if (ra.unit < 0 || ra.unit != rb.unit || ra.requester.raw != rb.requester.raw) {
+        return false;
+    }
+    *requester = ra.requester;
+    return true;
+}
+
+namespace {
+
+// No function of `domain` shares its device table entry with a function of another
+// domain: attaching one would re-point the other's entry (docs/iommu.md, "Aliases").
+Status check_requesters_unshared(const Domain& domain) {
+    Status result = ok_status();
+    domain_for_each([&](Domain& other) {
+        if (&other == &domain || !result.ok()) {
+            return;
+        }
+        for (usize i = 0; i < domain.assigned_count; ++i) {
+            for (usize j = 0; j < other.assigned_count; ++j) {
+                DeviceId requester;
+                const PciFunction& mine = domain.assigned[i].function;
+                const PciFunction& theirs = other.assigned[j].function;
+                if (result.ok() && share_requester(mine, theirs, &requester)) {
+                    result =
+                        make_error(ErrorCode::kAlreadyExists,
+                                   "{} and {} of domain {} ({}) reach the IOMMU as one "
+                                   "requester, {} (IVRS alias): one device table entry "
+                                   "cannot serve two domains",
+                                   pci_function_text(mine).view(), pci_function_text(theirs).view(),
+                                   other.domid, other.name_view(), requester.text().view());
+                }
+            }
+        }
+    });
+    return result;
+}
+
+}  // namespace
+
 Status attach_domain(Domain& domain) {
     State& s = state();
     if (domain.assigned_count == 0) {
@@ -590,6 +632,10 @@ Status attach_domain(Domain& domain) {
     }
     for (usize i = 0; i < domain.assigned_count; ++i) {
         RELAY_TRY(check_function(domain.assigned[i].function));
+    }
+    Status unshared = check_requesters_unshared(domain);
+    if (!unshared.ok()) {
+        return unshared.error().prefix("domain {}: ", domain.domid);
     }
     SpinlockGuard guard(s.lock);
     u8 levels = IoTable::levels_for(ram_end(domain));
@@ -622,15 +668,22 @@ Status attach_domain(Domain& domain) {
                                            pci_function_text(assigned.function).view());
         }
         assigned.translated = true;
-        log_info("iommu: {} -> domain {} ({}): DMA translated by unit {}, {}-level table at {}",
-                 pci_function_text(assigned.function).view(), domain.domid, domain.name_view(),
-                 route.unit, domain.io_levels, domain.io_root);
+        bool aliased = route.requester.raw != assigned.function.bdf();
+        log_info(
+            "iommu: {} -> domain {} ({}): DMA translated by unit {}{}{}{}, {}-level table at {}",
+            pci_function_text(assigned.function).view(), domain.domid, domain.name_view(),
+            route.unit, aliased ? " as " : "", aliased ? route.requester.text().view() : "",
+            aliased ? " (IVRS alias)" : "", domain.io_levels, domain.io_root);
     }
     return ok_status();
 }
 
 Status adopt_domain(Domain& domain) {
     State& s = state();
+    Status unshared = check_requesters_unshared(domain);
+    if (!unshared.ok()) {
+        return unshared.error().prefix("domain {}: ", domain.domid);
+    }
     SpinlockGuard guard(s.lock);
     for (usize i = 0; i < domain.assigned_count; ++i) {
         AssignedFunction& assigned = domain.assigned[i];

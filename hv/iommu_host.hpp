@@ -53,6 +53,11 @@ usize unit_count();
 // Whether `function` can be assigned: a unit translates its requests.
 Status check_function(const PciFunction& function);
 
+// Whether `a` and `b` reach the same unit with the same requester id (an IVRS alias, for
+// example behind a PCIe-to-PCI bridge): they share one device table entry, so they can
+// only belong to the same domain. On true, `requester` gets the shared id.
+bool share_requester(const PciFunction& a, const PciFunction& b, iommu::DeviceId* requester);
+
 // A new domain: builds its I/O page table from its RAM extents and points each of its
 // assigned functions at it. Nothing is left half done on failure (devices stay blocked).
 Status attach_domain(Domain& domain);

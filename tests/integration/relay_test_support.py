@@ -127,7 +127,8 @@ class RelayTestCase(unittest.TestCase):
 
 def main():
     """unittest.main() with Bazel's test sharding (shard_count in BUILD): each shard runs
-    every TEST_TOTAL_SHARDS-th test, so slow QEMU tests spread over the CPUs."""
+    every TEST_TOTAL_SHARDS-th test, so slow QEMU tests spread over the CPUs. Honours
+    --test_filter (a substring of the test ids)."""
     total = int(os.environ.get("TEST_TOTAL_SHARDS", "1"))
     index = int(os.environ.get("TEST_SHARD_INDEX", "0"))
     status_file = os.environ.get("TEST_SHARD_STATUS_FILE")
@@ -143,6 +144,10 @@ def main():
 
     tests = sorted(flatten(unittest.TestLoader().loadTestsFromModule(sys.modules["__main__"])),
                    key=lambda test: test.id())
+    # bazel test --test_filter=NAME: only tests whose id contains NAME.
+    wanted = os.environ.get("TESTBRIDGE_TEST_ONLY")
+    if wanted:
+        tests = [test for test in tests if wanted in test.id()]
     selected = [test for position, test in enumerate(tests) if position % total == index]
     result = unittest.TextTestRunner(verbosity=2).run(unittest.TestSuite(selected))
     sys.exit(0 if result.wasSuccessful() else 1)
