@@ -3,6 +3,7 @@
 // checks prove the content makes sense before a single value is used to map memory or
 // resume a vCPU. Every message names the object (domain by domid and name, vCPU by id,
 // extent by index) and the offending value.
+#include "lib/utf8.hpp"
 #include "migration_stream/features.hpp"
 #include "migration_stream/stream_verifier.hpp"
 
@@ -103,53 +104,10 @@ usize length(const flatbuffers::String* text) {
     return text != nullptr ? text->size() : 0;
 }
 
-// Well-formed UTF-8 (RFC 3629 §4): no overlong forms, no surrogates, nothing above
-// U+10FFFF. FlatBuffers strings are UTF-8 by definition, and tools print them as JSON.
+// FlatBuffers strings are UTF-8 by definition (lib/utf8.hpp).
 bool is_utf8(const flatbuffers::String* text) {
-    if (text == nullptr) {
-        return true;
-    }
-    const u8* bytes = reinterpret_cast<const u8*>(text->data());
-    usize size = text->size();
-    usize i = 0;
-    while (i < size) {
-        u8 lead = bytes[i];
-        usize count = 0;
-        u32 minimum = 0;
-        u32 code = 0;
-        if (lead < 0x80) {
-            ++i;
-            continue;
-        } else if ((lead & 0xE0) == 0xC0) {
-            count = 1;
-            minimum = 0x80;
-            code = lead & 0x1F;
-        } else if ((lead & 0xF0) == 0xE0) {
-            count = 2;
-            minimum = 0x800;
-            code = lead & 0x0F;
-        } else if ((lead & 0xF8) == 0xF0) {
-            count = 3;
-            minimum = 0x10000;
-            code = lead & 0x07;
-        } else {
-            return false;
-        }
-        if (size - i <= count) {
-            return false;
-        }
-        for (usize k = 1; k <= count; ++k) {
-            if ((bytes[i + k] & 0xC0) != 0x80) {
-                return false;
-            }
-            code = (code << 6) | (bytes[i + k] & 0x3F);
-        }
-        if (code < minimum || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) {
-            return false;
-        }
-        i += count + 1;
-    }
-    return true;
+    return text == nullptr ||
+           relay::is_utf8(reinterpret_cast<const u8*>(text->data()), text->size());
 }
 
 template <typename T>

@@ -9,6 +9,7 @@
 #include "hv/config/module_node.hpp"
 #include "hv/config/node_properties.hpp"
 #include "hv/config/vendor_properties.hpp"
+#include "lib/utf8.hpp"
 
 namespace relay::hyperlaunch {
 namespace {
@@ -32,6 +33,7 @@ public:
         const void* fdt = blob.data();
         config_->module_count =
             modules_.size() < kMaxBootModules ? modules_.size() : kMaxBootModules;
+        RELAY_TRY(check_module_command_lines());
 
         int chosen = fdt_path_offset(fdt, kChosenPath);
         if (chosen < 0) {
@@ -46,6 +48,22 @@ public:
     }
 
 private:
+    // The boot stream records every module's command line as text, so each must be UTF-8
+    // (a boot loader passes bytes; a Latin-1 config file would give others).
+    Status check_module_command_lines() const {
+        for (usize i = 0; i < config_->module_count; ++i) {
+            std::string_view line = modules_[i].command_line;
+            usize valid = utf8_valid_prefix(reinterpret_cast<const u8*>(line.data()), line.size());
+            if (valid != line.size()) {
+                return Error(ErrorCode::kInvalidArgument,
+                             "multiboot module {}: command line is not UTF-8 (byte {:#04x} at "
+                             "offset {}); the boot stream records it as text",
+                             i, static_cast<u8>(line[valid]), valid);
+            }
+        }
+        return ok_status();
+    }
+
     [[gnu::noinline, gnu::cold]] static Error missing_node_error(const char* path) {
         return Error(ErrorCode::kNotFound,
                      "{}: node missing: this is not a Hyperlaunch device tree (it describes its "

@@ -83,6 +83,19 @@ TEST(HyperlaunchRules, NoModulesAtAll) {
                     "multiboot: no modules; module 0 must be the Hyperlaunch device tree", {});
 }
 
+// The boot stream records module command lines as text (fuzz finding
+// tests/fuzz/corpus/hyperlaunch/crash-module-command-line-not-utf8).
+TEST(HyperlaunchRules, ModuleCommandLineMustBeUtf8) {
+    std::vector<ModuleInfo> modules = present_modules(8);
+    modules[6].command_line = "extra caf\xe9";  // Latin-1, and no module node uses it
+    expect_rejected(example(), ErrorCode::kInvalidArgument,
+                    "multiboot module 6: command line is not UTF-8 (byte 0xe9 at offset 9); the "
+                    "boot stream records it as text",
+                    modules);
+    modules[6].command_line = "extra caf\xc3\xa9";
+    expect_accepted(example(), modules);
+}
+
 // --- compatible -----------------------------------------------------------------------
 
 TEST(HyperlaunchRules, HypervisorCompatibleIsRequired) {
