@@ -144,6 +144,14 @@ Result<bool> parse_stream_module_line(std::string_view command_line, StreamModul
                 return make_error(ErrorCode::kCorrupt,
                                   "stream module: apic_ticks_per_ms '{}' is not hex", value);
             }
+            // The scheduler tick is ticks_per_ms local APIC timer counts: too few and the
+            // tick interrupt would leave no time for anything else.
+            if (ticks < kMinApicTicksPerMs || ticks > kMaxApicTicksPerMs) {
+                return make_error(ErrorCode::kCorrupt,
+                                  "stream module: apic_ticks_per_ms {:#x} is outside {:#x} to "
+                                  "{:#x} (a local APIC timer of 1 MHz to 10 GHz)",
+                                  ticks, kMinApicTicksPerMs, kMaxApicTicksPerMs);
+            }
             out->apic_ticks_per_ms = static_cast<u32>(ticks);
         } else if (key == "initiator") {
             usize dot = value.find('.');
@@ -192,7 +200,8 @@ usize format_stream_module_line(const StreamModuleLine& line, char* buffer, usiz
            "{} kind={} quiesce_tsc={:#x} paused_tsc={:#x} serialized_tsc={:#x} handover_tsc={:#x}",
            kStreamModuleTag, stream::stream_kind_name(line.kind), line.quiesce_tsc, line.paused_tsc,
            line.serialized_tsc, line.handover_tsc);
-    if (line.apic_ticks_per_ms != 0) {
+    if (line.apic_ticks_per_ms >= kMinApicTicksPerMs &&
+        line.apic_ticks_per_ms <= kMaxApicTicksPerMs) {
         format(out, " apic_ticks_per_ms={:#x}", line.apic_ticks_per_ms);
     }
     if (line.has_initiator) {

@@ -52,6 +52,10 @@ private:
     int own_half_;
 };
 
+// A local APIC timer of 1 MHz to 10 GHz.
+inline constexpr u64 kMinApicTicksPerMs = 1'000;
+inline constexpr u64 kMaxApicTicksPerMs = 10'000'000;
+
 // The stream module's command line (docs/live-update.md, "Stream module"):
 //   relay.stream kind=live-update quiesce_tsc=0x.. paused_tsc=0x.. serialized_tsc=0x..
 //                handover_tsc=0x.. apic_ticks_per_ms=0x.. initiator=D.V
@@ -66,7 +70,8 @@ struct StreamModuleLine {
     u64 serialized_tsc = 0;  // the stream was written
     u64 handover_tsc = 0;    // the producer jumped
     // Local APIC timer ticks per millisecond (same machine: the next build need not
-    // calibrate again); 0 if unknown.
+    // calibrate again); 0 if unknown. Only kMinApicTicksPerMs..kMaxApicTicksPerMs is
+    // written (anything else is left out, and the target calibrates) or accepted.
     u32 apic_ticks_per_ms = 0;
     u16 initiator_domid = 0;
     u32 initiator_vcpu = 0;

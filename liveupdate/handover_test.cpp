@@ -108,13 +108,35 @@ TEST(StreamModuleLine, MalformedFieldsAreNamed) {
     }
 }
 
+TEST(StreamModuleLine, ApicTimerRatesOutsideTheRangeAreNeitherWrittenNorAccepted) {
+    StreamModuleLine line;
+    char text[kStreamModuleLineCapacity];
+    StreamModuleLine parsed;
+    for (u32 ticks : {u32{999}, u32{10'000'001}, ~0u}) {
+        line.apic_ticks_per_ms = ticks;
+        format_stream_module_line(line, text, sizeof(text));
+        EXPECT_EQ(std::string(text).find("apic_ticks_per_ms"), std::string::npos) << ticks;
+    }
+    for (u32 ticks : {u32{1'000}, u32{10'000'000}}) {
+        line.apic_ticks_per_ms = ticks;
+        format_stream_module_line(line, text, sizeof(text));
+        ASSERT_TRUE(parse_stream_module_line(std::string("s ") + text, &parsed).ok()) << ticks;
+        EXPECT_EQ(parsed.apic_ticks_per_ms, ticks);
+    }
+    auto slow = parse_stream_module_line("s relay.stream apic_ticks_per_ms=0x3e7", &parsed);
+    ASSERT_FALSE(slow.ok());
+    EXPECT_STREQ(slow.error().message(),
+                 "stream module: apic_ticks_per_ms 0x3e7 is outside 0x3e8 to 0x989680 (a local "
+                 "APIC timer of 1 MHz to 10 GHz)");
+}
+
 TEST(StreamModuleLine, TheLongestReasonFitsAndParsesBack) {
     // Every byte of a full-length reason needs an escape: the line still fits the
     // capacity and reads back whole (a rollback's reason must reach the previous build).
     StreamModuleLine line;
     line.kind = stream::StreamKind::kRestore;
     line.quiesce_tsc = line.paused_tsc = line.serialized_tsc = line.handover_tsc = ~0ull;
-    line.apic_ticks_per_ms = ~0u;
+    line.apic_ticks_per_ms = kMaxApicTicksPerMs;
     line.has_initiator = true;
     line.initiator_domid = 32767;
     line.initiator_vcpu = 255;

@@ -124,6 +124,7 @@ public:
     Status run() {
         RELAY_TRY(check_counts());
         RELAY_TRY(check_producer());
+        RELAY_TRY(check_tsc_frequency("host", state_.host_tsc_frequency_khz()));
         RELAY_TRY(check_handover());
         RELAY_TRY(check_domain_order());
         RELAY_TRY(check_preserved_ranges());
@@ -281,6 +282,16 @@ private:
         }
         preserved_ = static_cast<HostRangeEntry*>(options_.work_memory);
         extents_ = preserved_ + preserved_count_;
+        return ok_status();
+    }
+
+    // The target times everything with it: its scheduler tick, its guests' APIC timers.
+    static Status check_tsc_frequency(const char* whose, u64 khz) {
+        if (khz != 0 && (khz < kMinTscKhz || khz > kMaxTscKhz)) {
+            return Error(ErrorCode::kCorrupt,
+                         "{} TSC frequency {} kHz is outside {} kHz to {} kHz (0: not recorded)",
+                         whose, khz, kMinTscKhz, kMaxTscKhz);
+        }
         return ok_status();
     }
 
@@ -586,6 +597,8 @@ private:
                          "{}: boot config declares {} KiB of memory; must be 1 KiB to 2^52 bytes",
                          name.c_str(), boot->memory_kib());
         }
+        auto tsc_what = FixedString<96>::formatted("{}: guest", name.c_str());
+        RELAY_TRY(check_tsc_frequency(tsc_what.c_str(), domain.tsc_frequency_khz()));
         auto bootargs_what = FixedString<96>::formatted("{}: bootargs", name.c_str());
         RELAY_TRY(
             check_text(bootargs_what.c_str(), boot->bootargs(), limits_.max_command_line_bytes));

@@ -41,6 +41,12 @@ inline constexpr StreamLimits kDefaultStreamLimits{};
 // §5.3.3, MAXPHYADDR); extents and ranges must end below this.
 inline constexpr u64 kPhysicalAddressLimit = u64{1} << 52;
 
+// TSC frequencies a stream may record (0: not recorded). Real TSCs run at 1-6 GHz;
+// Relay's timer arithmetic needs the frequency in kHz below 2^23 (8.39 GHz, the virtual
+// local APIC's ticks x kHz product), and anything below 1 MHz cannot count microseconds.
+inline constexpr u64 kMinTscKhz = 1'000;
+inline constexpr u64 kMaxTscKhz = (u64{1} << 23) - 1;
+
 // Xen's DOMID_FIRST_RESERVED: domids at or above it are special, except the Hyperlaunch
 // boot domain's 0x7FF5 (hyperlaunch-devicetree.rst).
 inline constexpr u16 kFirstReservedDomid = 0x7FF0;

@@ -222,6 +222,19 @@ fbs::MemoryExtent& extent(fbs::HostState& state, u32 domain_index, u32 extent_in
         domain(state, domain_index).mutable_memory()->Get(extent_index));
 }
 
+TEST(StreamVerifier, AcceptsTscFrequenciesAtTheLimitsAndUnrecorded) {
+    for (u64 khz : {u64{0}, kMinTscKhz, kMaxTscKhz}) {
+        std::vector<u8> bytes = testing::mutate_payload(sample(), [&](fbs::HostState& s) {
+            return s.mutate_host_tsc_frequency_khz(khz) &&
+                   domain(s, 0).mutate_tsc_frequency_khz(khz);
+        });
+        ASSERT_FALSE(bytes.empty());
+        AlignedBytes storage;
+        auto verified = verify_bytes(bytes, storage);
+        EXPECT_TRUE(verified.ok()) << khz << ": " << verified.error().message();
+    }
+}
+
 struct SemanticCase {
     const char* name;
     std::function<bool(fbs::HostState&)> mutate;
@@ -371,11 +384,19 @@ INSTANTIATE_TEST_SUITE_P(
                          return true;
                      },
                      "domain 2: name is not valid UTF-8"},
-        SemanticCase{"history_order",
-                     [](fbs::HostState& s) {
-                         return s.mutable_update_history()->GetMutableObject(1)->mutate_sequence(1);
-                     },
-                     "update history: record 1 has sequence 1, not after 1"}),
+        SemanticCase{"host_tsc_too_slow",
+                     [](fbs::HostState& s) { return s.mutate_host_tsc_frequency_khz(999); },
+                     "host TSC frequency 999 kHz is outside 1000 kHz to 8388607 kHz (0: not "
+                     "recorded)"},
+        SemanticCase{
+            "guest_tsc_too_fast",
+            [](fbs::HostState& s) { return domain(s, 1).mutate_tsc_frequency_khz(8'388'608); },
+            "domain 2 (\"guest-2\"): guest TSC frequency 8388608 kHz is outside"},
+        SemanticCase{
+            "history_order",
+            [](fbs::HostState&
+                   s) { return s.mutable_update_history()->GetMutableObject(1)->mutate_sequence(1); },
+            "update history: record 1 has sequence 1, not after 1"}),
     [](const ::testing::TestParamInfo<SemanticCase>& info) {
         return std::string(info.param.name);
     });
