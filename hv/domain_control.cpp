@@ -148,9 +148,9 @@ Status domain_unpause(Domain& domain) {
 }
 
 void domain_release_resources(Domain& domain, bool stop_devices) {
-    if (stop_devices) {
-        passthrough_release(domain);
-    }
+    // A device the IOMMU could not block may still write the domain's RAM: keep it (and
+    // its table) rather than hand it to someone else.
+    bool devices_stopped = !stop_devices || passthrough_release(domain);
     domain.assigned_count = 0;
     for (u32 i = 0; i < domain.vcpu_count; ++i) {
         scheduler_remove(*domain.vcpus[i]);
@@ -158,7 +158,13 @@ void domain_release_resources(Domain& domain, bool stop_devices) {
         domain.vcpus[i] = nullptr;
     }
     domain.vcpu_count = 0;
-    for (usize i = 0; i < domain.extent_count; ++i) {
+    if (!devices_stopped) {
+        log_error(
+            "domain {}: keeping its {} MiB of RAM: an assigned device could not be blocked "
+            "and may still write to it",
+            domain.domid, domain.ram_bytes / MiB);
+    }
+    for (usize i = 0; devices_stopped && i < domain.extent_count; ++i) {
         const GuestMemoryExtent& extent = domain.extents[i];
         if (extent.is_mmio()) {
             continue;  // an assigned device's BAR: not Relay's memory

@@ -662,8 +662,16 @@ Status attach_domain(Domain& domain) {
         Route route = route_of(assigned.function);
         Status attached = s.units[route.unit].driver.attach(route.requester, io);
         if (!attached.ok()) {
-            (void)block_functions(domain);
-            free_table(domain);
+            // Its entry may point at the table already (a flush that did not complete).
+            assigned.translated = true;
+            if (block_functions(domain).ok()) {
+                free_table(domain);
+            } else {
+                log_error(
+                    "iommu: domain {}: keeping its I/O page table at {}: a function is "
+                    "not blocked",
+                    domain.domid, domain.io_root);
+            }
             return attached.error().prefix("domain {}: {}: ", domain.domid,
                                            pci_function_text(assigned.function).view());
         }
@@ -783,10 +791,10 @@ Status check_domains() {
     return status;
 }
 
-void detach_domain(Domain& domain) {
+bool detach_domain(Domain& domain) {
     State& s = state();
     if (s.unit_count == 0) {
-        return;
+        return true;
     }
     SpinlockGuard guard(s.lock);
     Status blocked = block_functions(domain);
@@ -795,9 +803,45 @@ void detach_domain(Domain& domain) {
         // could walk.
         log_error("iommu: domain {}: keeping its I/O page table at {}: a function is not blocked",
                   domain.domid, domain.io_root);
-        return;
+        return false;
     }
     free_table(domain);
+    return true;
+}
+
+void test_forget_adoptions() {
+    State& s = state();
+    SpinlockGuard guard(s.lock);
+    for (usize p = 0; p < s.pending_count; ++p) {
+        s.pending[p].adopted = false;
+    }
+}
+
+Status finish_adoption() {
+    State& s = state();
+    SpinlockGuard guard(s.lock);
+    for (usize p = 0; p < s.pending_count; ++p) {
+        PendingAssignment& pending = s.pending[p];
+        if (pending.adopted) {
+            continue;
+        }
+        PciFunctionText text = pci_function_text(
+            PciFunction::from_bdf(s.units[pending.unit].ivrs.pci_segment, pending.bdf));
+        if (pending.root.raw() != 0) {
+            return make_error(ErrorCode::kCorrupt,
+                              "IOMMU unit {}: the stream translates {} for domain {} through "
+                              "the table at {}, but domain {} does not list {}",
+                              pending.unit, text.text, pending.domid, pending.root, pending.domid,
+                              text.text);
+        }
+        Route route =
+            route_of(PciFunction::from_bdf(s.units[pending.unit].ivrs.pci_segment, pending.bdf));
+        if (route.unit == pending.unit) {
+            RELAY_TRY(s.units[route.unit].driver.block(route.requester));
+        }
+        pending.adopted = true;
+    }
+    return ok_status();
 }
 
 namespace {

@@ -67,9 +67,18 @@ Status attach_domain(Domain& domain);
 // table frame was preserved, and that each function's device table entry points at it.
 Status adopt_domain(Domain& domain);
 
+// After every domain of a stream was restored: each assignment the stream records as
+// translated was adopted by its domain (kCorrupt naming it otherwise: its entry would
+// point at a table no domain owns), and the blocked ones are blocked.
+Status finish_adoption();
+// Test only (test_fail_update=target-adopt): as if no domain had adopted its functions.
+void test_forget_adoptions();
+
 // The domain stopped (crashed, shut down) or is going away: its functions are blocked
-// and its table is freed. Safe to call more than once.
-void detach_domain(Domain& domain);
+// and its table is freed. Safe to call more than once. False when a function could not
+// be blocked: the table is kept, and the domain's RAM must be too, since the device may
+// still reach it.
+bool detach_domain(Domain& domain);
 
 // Reports what the units logged (CPU 0's scheduler loop calls it; rate-limited inside).
 void poll_events();

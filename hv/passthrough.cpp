@@ -216,7 +216,7 @@ bool passthrough_port_out(Domain& domain, u16 port, u8 size, u32 value) {
     return true;
 }
 
-void passthrough_stop(Domain& domain) {
+bool passthrough_stop(Domain& domain) {
     for (usize i = 0; i < domain.assigned_count; ++i) {
         HostFunction host(domain.assigned[i].function);
         u32 command = host.read(pci::reg::kCommand, 2);
@@ -225,12 +225,13 @@ void passthrough_stop(Domain& domain) {
             command & ~static_cast<u32>(pci::command::kBusMaster | pci::command::kMemorySpace |
                                         pci::command::kIoSpace));
     }
-    iommu_host::detach_domain(domain);
+    return iommu_host::detach_domain(domain);
 }
 
-void passthrough_release(Domain& domain) {
-    passthrough_stop(domain);
+bool passthrough_release(Domain& domain) {
+    bool stopped = passthrough_stop(domain);
     domain.assigned_count = 0;
+    return stopped;
 }
 
 }  // namespace relay

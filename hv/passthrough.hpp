@@ -34,9 +34,12 @@ bool passthrough_port_out(Domain& domain, u16 port, u8 size, u32 value);
 
 // The domain crashed or shut down: its functions stop decoding and bus mastering (no
 // more DMA into memory kept for inspection); they stay assigned until it is destroyed.
-void passthrough_stop(Domain& domain);
+// False when a function could not be blocked in the IOMMU (iommu_host::detach_domain):
+// the domain's memory must then be kept.
+bool passthrough_stop(Domain& domain);
 
-// The domain is going away: its functions stop and are no longer assigned.
-void passthrough_release(Domain& domain);
+// The domain is going away: its functions stop and are no longer assigned. False as
+// passthrough_stop().
+bool passthrough_release(Domain& domain);
 
 }  // namespace relay

@@ -470,6 +470,14 @@ u32 incoming_restore() {
         }
         ++count;
     }
+    const char* injected = "";
+    if (incoming.fault == UpdateFault::kTargetAdopt) {
+        iommu_host::test_forget_adoptions();
+        injected = "injected failure (test_fail_update=target-adopt): ";
+    }
+    if (Status adopted = iommu_host::finish_adoption(); !adopted.ok()) {
+        roll_back_with("{}{}", injected, adopted.error().message());
+    }
     // The initiator's live_update hypercall returns 0 here, or RELAY_EROLLEDBACK in the
     // build that took the stream back.
     if (incoming.line.has_initiator) {

@@ -24,6 +24,8 @@ const char* update_fault_name(UpdateFault fault) {
             return "target-verify";
         case UpdateFault::kTargetRestore:
             return "target-restore";
+        case UpdateFault::kTargetAdopt:
+            return "target-adopt";
         case UpdateFault::kResume:
             return "resume";
     }

@@ -41,6 +41,7 @@ enum class UpdateFault : u8 {
     kTargetHeader,   // the target finds the stream header bad
     kTargetVerify,   // the target's verifier refuses the stream
     kTargetRestore,  // the target cannot restore the second domain
+    kTargetAdopt,    // no restored domain took over its assigned functions' IOMMU entries
     kResume,         // the target fails after restoring, before any vCPU runs
 };
 

@@ -74,6 +74,38 @@ class IommuTest(RelayTestCase):
                            self.dma_beats_before(lines, first_update))
         self.check_dma_in_flight_across_updates(machine.lines())
 
+    def test_an_assignment_the_target_does_not_adopt_rolls_back(self):
+        # test_fail_update=target-adopt: the target restores every domain but then finds an
+        # assignment the stream translates that no domain took over (as if the domain did
+        # not list the function). Its entry would point at a table nobody owns, so the
+        # target hands the stream back, and the previous build adopts the unit and the
+        # table again: the device's DMA goes on, every byte checked.
+        nodes = [hyperlaunch_dts.control_domain(
+                     "sleep 1;stage relay_b.elf;sleep 1;expect error update;sleep 2;list"),
+                 hyperlaunch_dts.memtest_domain(2, memory_kib=16 * 1024,
+                                                bootargs="seed=2 heartbeat_ms=200"),
+                 hyperlaunch_dts.dma_domain(3, [EDU], 4, "seed=3 heartbeat_ms=200 bdf=" + EDU)]
+        dtb = hyperlaunch_dts.compile_configuration(nodes, self.work_dir)
+        machine = self.boot("test_fail_update=target-adopt", config_modules(dtb),
+                            devices=DEVICES)
+        self.expect_line(machine, r"^\(relay\) .*injected failure \(test_fail_update=target-adopt\): "
+                                  r"IOMMU unit 0: the stream translates 00:04\.0 for domain 3 "
+                                  r"through the table at 0x[0-9a-f]+, but domain 3 does not list "
+                                  r"00:04\.0")
+        self.expect_line(machine, r"live-update: rolled back; blackout \d+ us; every domain "
+                                  r"resumed in 0\.1\.0$")
+        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
+        lines = machine.lines()
+        # The target adopted the unit, then the previous build did again.
+        self.assertEqual(len([l for l in lines if ADOPTED.match(l)]), 2)
+        rolled_back = max(i for i, l in enumerate(lines) if "rolled back; blackout" in l)
+        transfers_then = self.dma_beats_before(lines, rolled_back)
+        start = len(lines)
+        for _ in range(3):
+            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
+        self.assertGreater(self.dma_beats(machine)[-1].transfers, transfers_then)
+        self.assert_dma_healthy(machine)
+
     def check_dma_in_flight_across_updates(self, lines):
         """For each update, whether the dma guest had a DMA in flight while it was paused:
         its paused_in_flight counter grew between its last heartbeat before the quiesce and
