@@ -541,8 +541,18 @@ i64 live_update(Vcpu& caller) {
     handover_cr3 = purgatory_space.value().raw();
     u32 others = cpus_online() - 1;
     scheduler_send_held_cpus_to(park_for_handover);
-    while (cpus_parked.load(std::memory_order_acquire) < others) {
+    // Bounded: past this point there is no way back, and waiting for ever would lose every
+    // guest. A CPU that does not park is reset by the target, which starts every CPU with
+    // INIT-SIPI-SIPI (Intel SDM vol. 3 §9.4.4), whatever it was doing.
+    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(1'000'000);
+    while (cpus_parked.load(std::memory_order_acquire) < others && x86::rdtsc() < deadline) {
         x86::cpu_relax();
+    }
+    if (u32 parked = cpus_parked.load(std::memory_order_acquire); parked < others) {
+        log_error(
+            "live-update: {} of {} other CPUs parked within 1 s; handing over anyway (the "
+            "new build resets every CPU it starts)",
+            parked, others);
     }
     x86::udelay(50);  // the last one from its count to its halt
     x86::local_apic_timer_stop();
