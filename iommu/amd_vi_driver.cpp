@@ -236,8 +236,14 @@ Status AmdViDriver::adopt(const iommu::IommuState& state, u64 timeout_ns) {
 // Builds before interrupt remapping left word 2 of their entries zero (IV=0): interrupt
 // requests passed. Setting it is one quadword store per entry, from "passes" to
 // "refused", so no half-written entry is ever visible; then one flush for all of them.
+// A build that refuses interrupts wrote every entry so at first boot, and entry 0 with
+// them, so entry 0 tells which kind of build made the table: only an older one's is
+// scanned (65,536 entries, milliseconds of blackout under TCG).
 Status AmdViDriver::refuse_interrupts_left_open() {
     interrupts_closed_at_adoption_ = 0;
+    if (memory_->read(entry_address(DeviceId(0)) + 16) == dte::kInterruptsRefused) {
+        return ok_status();
+    }
     for (u32 id = 0; id < config_.device_table.entries; ++id) {
         HostPhysAddr entry = entry_address(DeviceId(static_cast<u16>(id)));
         if ((memory_->read(entry) & dte::kValid) != 0 && memory_->read(entry + 16) == 0) {
