@@ -12,6 +12,7 @@
 #include "hv/iommu_host.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "hv/memory/temporary_frames.hpp"
 #include "hv/passthrough.hpp"
 #include "lib/static_storage.hpp"
 #include "migration_stream/stream_reader.hpp"
@@ -25,31 +26,6 @@ namespace {
 StaticStorage<hyperlaunch::HyperlaunchConfig> config_storage;
 
 constexpr u32 kFdtMagic = 0xD00DFEED;
-
-// A run of frames for temporary buffers, returned on scope exit.
-class FrameBuffer {
-public:
-    Status allocate(u64 bytes) {
-        order_ = 0;
-        while ((kPageSize4K << order_) < bytes) {
-            ++order_;
-        }
-        RELAY_TRY_ASSIGN(frames, allocate_frames(order_));
-        base_ = frames;
-        return ok_status();
-    }
-    ~FrameBuffer() {
-        if (base_.raw() != 0) {
-            (void)free_frames(base_, order_);
-        }
-    }
-    void* data() const { return phys_to_virt<void>(base_); }
-    u64 size() const { return kPageSize4K << order_; }
-
-private:
-    HostPhysAddr base_;
-    u32 order_ = 0;
-};
 
 u32 read_be32(const u8* p) {
     return (static_cast<u32>(p[0]) << 24) | (static_cast<u32>(p[1]) << 16) |
@@ -160,14 +136,14 @@ Result<u32> boot_domains(const HyperlaunchBootInputs& inputs) {
     stream_inputs.producer_version = kBuildVariant.version;
     stream_inputs.tsc_khz = inputs.tsc_khz;
     usize bound = hyperlaunch::boot_stream_bound(config, boot.module_count);
-    FrameBuffer scratch;
-    FrameBuffer output;
+    TemporaryFrames scratch;
+    TemporaryFrames output;
     RELAY_TRY(scratch.allocate(bound));
     RELAY_TRY(output.allocate(bound));
     RELAY_TRY_ASSIGN(size,
                      hyperlaunch::write_boot_stream(stream_inputs, scratch.data(), scratch.size(),
                                                     output.data(), output.size()));
-    FrameBuffer work;
+    TemporaryFrames work;
     RELAY_TRY(work.allocate(stream::verify_work_bytes(0, 0) + kPageSize4K));
     stream::VerifyOptions options;
     options.work_memory = work.data();

@@ -8,11 +8,13 @@
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "hv/memory/temporary_frames.hpp"
 #include "iommu/amd_vi.hpp"
 #include "iommu/amd_vi_driver.hpp"
 #include "iommu/fault_report.hpp"
 #include "iommu/io_page_table.hpp"
 #include "iommu/ivrs.hpp"
+#include "lib/heap_sort.hpp"
 #include "lib/static_storage.hpp"
 
 namespace relay::iommu_host {
@@ -294,40 +296,74 @@ void for_each_unit_frame(usize index, Visit&& visit) {
 // maps exactly the domain's RAM (IOVA = guest-physical, each page where the extents put
 // it, all of it). What a live update's target requires before it adopts a table, and what
 // the producer checks before it offers one.
-template <typename CheckFrame>
-Status check_domain_table(Domain& domain, HostPhysAddr root, u8 levels, CheckFrame&& check_frame) {
-    HostPhysRange allowed[64];
-    usize allowed_count = 0;
-    u64 ram = 0;
+// The most table frames a table of `levels` levels can need for the domain's RAM: per
+// extent and level below the root, one table per span that level covers, plus two for
+// the partial spans at the extent's ends. A bound on the walk of a hostile table too.
+u64 table_frame_bound(const Domain& domain, u8 levels) {
+    u64 bound = 1;  // the root
     for (usize i = 0; i < domain.extent_count; ++i) {
         const GuestMemoryExtent& extent = domain.extents[i];
         if (extent.is_mmio()) {
             continue;
         }
-        if (allowed_count == sizeof(allowed) / sizeof(allowed[0])) {
-            return make_error(ErrorCode::kOutOfRange,
-                              "domain {}: more than 64 RAM extents to check an I/O page table "
-                              "against",
-                              domain.domid);
+        for (u8 level = 1; level < levels; ++level) {
+            u64 span = kPageSize4K << (9 * level);  // a level-1 table maps 2 MiB
+            bound += extent.size / span + 2;
         }
-        allowed[allowed_count++] = HostPhysRange::unchecked(extent.host, extent.size);
-        ram += extent.size;
+    }
+    return bound;
+}
+
+template <typename CheckFrame>
+Status check_domain_table(Domain& domain, HostPhysAddr root, u8 levels, CheckFrame&& check_frame) {
+    if (levels < 1 || levels > 6) {
+        return make_error(ErrorCode::kCorrupt, "domain {}: I/O page table of {} levels",
+                          domain.domid, levels);
+    }
+    // Scratch from the allocator: both arrays grow with the domain.
+    usize ram_extents = 0;
+    u64 ram = 0;
+    for (usize i = 0; i < domain.extent_count; ++i) {
+        if (!domain.extents[i].is_mmio()) {
+            ++ram_extents;
+            ram += domain.extents[i].size;
+        }
+    }
+    u64 frame_bound = table_frame_bound(domain, levels);
+    TemporaryFrames allowed_frames;
+    TemporaryFrames seen_frames;
+    RELAY_TRY(allowed_frames.allocate((ram_extents + 1) * sizeof(HostPhysRange)));
+    RELAY_TRY(seen_frames.allocate(frame_bound * sizeof(HostPhysAddr)));
+    HostPhysRange* allowed = allowed_frames.as<HostPhysRange>();
+    usize allowed_count = 0;
+    for (usize i = 0; i < domain.extent_count; ++i) {
+        const GuestMemoryExtent& extent = domain.extents[i];
+        if (!extent.is_mmio()) {
+            allowed[allowed_count++] = HostPhysRange::unchecked(extent.host, extent.size);
+        }
     }
     RELAY_TRY_ASSIGN(table, IoTable::adopt(domain.table_memory, root, levels));
-    HostPhysAddr seen[256];
+    HostPhysAddr* seen = seen_frames.as<HostPhysAddr>();
     usize seen_count = 0;
     Status valid = table.validate(allowed, allowed_count, [&](HostPhysAddr frame, u8) -> Status {
-        for (usize k = 0; k < seen_count; ++k) {
-            if (seen[k] == frame) {
-                return make_error(ErrorCode::kCorrupt, "table frame {} is linked twice", frame);
-            }
-        }
-        if (seen_count == sizeof(seen) / sizeof(seen[0])) {
-            return make_error(ErrorCode::kOutOfRange, "more than {} table frames", seen_count);
+        if (seen_count == frame_bound) {
+            return make_error(ErrorCode::kCorrupt,
+                              "more than {} table frames, the most {:#x} bytes of RAM in {} "
+                              "extents can need",
+                              frame_bound, ram, ram_extents);
         }
         seen[seen_count++] = frame;
         return check_frame(frame);
     });
+    if (valid.ok()) {
+        // Each frame linked once: sorted, a frame linked twice sits next to itself.
+        heap_sort(seen, seen_count, [](HostPhysAddr a, HostPhysAddr b) { return a < b; });
+        for (usize k = 1; k < seen_count && valid.ok(); ++k) {
+            if (seen[k] == seen[k - 1]) {
+                valid = make_error(ErrorCode::kCorrupt, "table frame {} is linked twice", seen[k]);
+            }
+        }
+    }
     if (!valid.ok()) {
         return valid.error().prefix("domain {}: I/O page table at {}: ", domain.domid, root);
     }

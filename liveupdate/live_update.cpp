@@ -18,6 +18,7 @@
 #include "hv/memory/address_space.hpp"
 #include "hv/memory/layout.hpp"
 #include "hv/memory/physical_memory.hpp"
+#include "hv/memory/temporary_frames.hpp"
 #include "hv/percpu.hpp"
 #include "hv/scheduler.hpp"
 #include "kexec/image_checksum.hpp"
@@ -81,36 +82,6 @@ public:
 
 private:
     bool held_ = false;
-};
-
-// A run of frames, returned on scope exit unless kept.
-class Frames {
-public:
-    Status allocate(u64 bytes, bool below_4g) {
-        order_ = 0;
-        while ((kPageSize4K << order_) < bytes) {
-            ++order_;
-        }
-        FrameAllocator::Window window;
-        if (below_4g) {
-            window.limit = HostPhysAddr(4 * GiB);
-        }
-        RELAY_TRY_ASSIGN(frames, allocate_frames(order_, window));
-        base_ = frames;
-        return ok_status();
-    }
-    ~Frames() {
-        if (base_.raw() != 0) {
-            (void)free_frames(base_, order_);
-        }
-    }
-    HostPhysAddr base() const { return base_; }
-    u64 size() const { return kPageSize4K << order_; }
-    void* data() const { return phys_to_virt<void>(base_); }
-
-private:
-    HostPhysAddr base_;
-    u32 order_ = 0;
 };
 
 u64 image_entry_offset() {
@@ -206,9 +177,9 @@ usize workspace_room(HostPhysRange workspace, const HostPhysRange* next) {
 // (`line` kind=live-update, loaded at `load_base` in its half), or, should purgatory find
 // the staged image changed, this image again (kind=restore). The memory map arrays are
 // built in the target's workspace, which is free until the jump.
-Result<usize> write_boot_info(HostPhysRange area, std::string_view loader, const Frames& stream,
-                              usize stream_size, const StreamModuleLine& line,
-                              HostPhysAddr load_base) {
+Result<usize> write_boot_info(HostPhysRange area, std::string_view loader,
+                              const TemporaryFrames& stream, usize stream_size,
+                              const StreamModuleLine& line, HostPhysAddr load_base) {
     const BootState& state = boot_state();
     const BootInfo& boot = *state.boot;
     HandoverLayout l = layout();
@@ -410,13 +381,16 @@ i64 live_update(Vcpu& caller) {
     }
 
     // Buffers come first: nothing may fail for lack of memory once guests are paused.
-    Frames stream_buffer;
-    Frames scratch;
+    TemporaryFrames stream_buffer;
+    TemporaryFrames scratch;
     inputs.stream_buffer = HostPhysRange::unchecked(HostPhysAddr(0), 0);
     usize bound = state_stream_bound(inputs);
-    Status allocated = stream_buffer.allocate(bound, true);
+    // Below 4 GiB: multiboot2 module addresses are 32 bits.
+    FrameAllocator::Window below_4g;
+    below_4g.limit = HostPhysAddr(4 * GiB);
+    Status allocated = stream_buffer.allocate(bound, below_4g);
     if (allocated.ok()) {
-        allocated = scratch.allocate(bound, false);
+        allocated = scratch.allocate(bound);
     }
     if (!allocated.ok()) {
         log_error("live-update: {}", allocated.error().message());
@@ -557,8 +531,7 @@ i64 live_update(Vcpu& caller) {
     x86::udelay(50);  // the last one from its count to its halt
     x86::local_apic_timer_stop();
     // The buffers belong to the next build now.
-    stream_buffer.~Frames();
-    new (&stream_buffer) Frames();
+    stream_buffer.release();
     kexec::purgatory_jump(purgatory_page, handover_cr3);
 }
 
@@ -575,11 +548,11 @@ i64 state_export(Vcpu& caller, u64 buffer, u64 capacity) {
     if (!caller.domain->range_is_ram(GuestPhysAddr(buffer), capacity)) {
         return RELAY_EFAULT;
     }
-    Frames output;
-    Frames scratch;
-    Status allocated = output.allocate(bound, false);
+    TemporaryFrames output;
+    TemporaryFrames scratch;
+    Status allocated = output.allocate(bound);
     if (allocated.ok()) {
-        allocated = scratch.allocate(bound, false);
+        allocated = scratch.allocate(bound);
     }
     if (!allocated.ok()) {
         return RELAY_ENOMEM;

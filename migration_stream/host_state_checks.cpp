@@ -3,6 +3,7 @@
 // checks prove the content makes sense before a single value is used to map memory or
 // resume a vCPU. Every message names the object (domain by domid and name, vCPU by id,
 // extent by index) and the offending value.
+#include "lib/heap_sort.hpp"
 #include "lib/utf8.hpp"
 #include "migration_stream/features.hpp"
 #include "migration_stream/stream_verifier.hpp"
@@ -58,35 +59,8 @@ bool entry_less(const HostRangeEntry& a, const HostRangeEntry& b) {
     return a.tag < b.tag || (a.tag == b.tag && a.index < b.index);
 }
 
-void sift_down(HostRangeEntry* entries, usize root, usize count) {
-    while (true) {
-        usize child = 2 * root + 1;
-        if (child >= count) {
-            return;
-        }
-        if (child + 1 < count && entry_less(entries[child], entries[child + 1])) {
-            ++child;
-        }
-        if (!entry_less(entries[root], entries[child])) {
-            return;
-        }
-        HostRangeEntry swap = entries[root];
-        entries[root] = entries[child];
-        entries[child] = swap;
-        root = child;
-    }
-}
-
 void sort_entries(HostRangeEntry* entries, usize count) {
-    for (usize start = count / 2; start > 0; --start) {
-        sift_down(entries, start - 1, count);
-    }
-    for (usize end = count; end > 1; --end) {
-        HostRangeEntry swap = entries[0];
-        entries[0] = entries[end - 1];
-        entries[end - 1] = swap;
-        sift_down(entries, 0, end - 1);
-    }
+    heap_sort(entries, count, entry_less);
 }
 
 // "domain 7 (\"web\")" for messages; the name is cut at 32 bytes.
