@@ -50,6 +50,16 @@ class IommuTest(RelayTestCase):
         for bad in ("PANIC", "EXCEPTION", "CORRUPT", "TIMEOUT", "crashed"):
             self.assertNotIn(bad, output)
 
+    def expect_domains_run_on(self, machine):
+        """Three more heartbeats of the dma and the memtest domain from now, the control
+        script done without errors, and every heartbeat so far healthy."""
+        start = len(machine.lines())
+        for _ in range(3):
+            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
+            start = self.expect_line(machine, r"^\(d2\) memtest: heartbeat \d+ ok", start=start)[0] + 1
+        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
+        self.assert_dma_healthy(machine)
+
     def test_dma_across_ten_live_updates(self):
         machine = self.boot_domains(
             "sleep 1;loop 5;stage relay_b.elf;sleep 1;update;sleep 1;stage relay.elf;sleep 1;update;"
@@ -166,12 +176,7 @@ class IommuTest(RelayTestCase):
         self.assertGreater(first, issued[0])
         if first < issued[1]:
             self.expect_line(machine, report, start=issued[1])
-        start = len(machine.lines())
-        for _ in range(3):
-            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
-            start = self.expect_line(machine, r"^\(d2\) memtest: heartbeat \d+ ok", start=start)[0] + 1
-        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
-        self.assert_dma_healthy(machine)
+        self.expect_domains_run_on(machine)
         # None for the normal transfers before and after.
         self.assertIn(len([l for l in machine.lines() if re.match(report, l)]), (1, 2))
 
@@ -188,12 +193,7 @@ class IommuTest(RelayTestCase):
                                            r"issued")[0]
         self.expect_line(machine, r"^\(d3\) dma: msi: DMA to 0xfee00000 completed", start=issued)
         self.expect_line(machine, r"^\(d3\) dma: msi test done: normal transfers go on")
-        start = len(machine.lines())
-        for _ in range(3):
-            start = self.expect_line(machine, r"^\(d3\) dma: heartbeat \d+ ok", start=start)[0] + 1
-            start = self.expect_line(machine, r"^\(d2\) memtest: heartbeat \d+ ok", start=start)[0] + 1
-        self.expect_line(machine, r"^\(d1\) control: script done: \d+ commands, 0 errors, 0 unexpected")
-        self.assert_dma_healthy(machine)
+        self.expect_domains_run_on(machine)
         output = machine.output()
         self.assertNotIn("unexpected interrupt vector 49", output)
         # The unit refused it. QEMU 7.2 says so on its stderr only (no event, no PCI status
