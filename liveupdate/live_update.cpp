@@ -377,7 +377,7 @@ i64 live_update(Vcpu& caller) {
     // would refuse too (docs/iommu.md).
     if (Status tables = iommu_host::check_domains(); !tables.ok()) {
         log_error("live-update: refused before pausing anything: {}", tables.error().message());
-        return RELAY_EINVAL;
+        return tables.error().code() == ErrorCode::kOutOfMemory ? RELAY_ENOMEM : RELAY_EINVAL;
     }
 
     // Buffers come first: nothing may fail for lack of memory once guests are paused.
