@@ -611,10 +611,21 @@ Status check_function(const PciFunction& function) {
                               pci_function_text(function).view(), u);
         }
     }
-    if (route_of(function).unit < 0) {
+    Route route = route_of(function);
+    if (route.unit < 0) {
         return make_error(ErrorCode::kUnsupported,
                           "{} cannot be assigned: no IOMMU unit translates it (IVRS)",
                           pci_function_text(function).view());
+    }
+    // A domain's table maps its RAM and nothing else: it cannot give the device the
+    // host memory the firmware reserved for it (like Xen refusing RMRR devices).
+    if (const amd_vi::MemoryDefinition* m = s.ivrs.memory_for(route.requester)) {
+        return make_error(ErrorCode::kUnsupported,
+                          "{} cannot be assigned: the firmware reserves {:#x}..{:#x} for its DMA "
+                          "{} (IVRS IVMD at {:#x}), which a domain's table cannot map",
+                          pci_function_text(function).view(), m->start.raw(),
+                          m->start.raw() + (m->length != 0 ? m->length - 1 : 0),
+                          m->exclusion() ? "untranslated" : "1:1", m->table_offset);
     }
     return ok_status();
 }

@@ -349,6 +349,15 @@ const IommuUnit* IvrsInfo::unit_for(u16 segment, DeviceId id, const DeviceRange*
     return best_unit;
 }
 
+const MemoryDefinition* IvrsInfo::memory_for(DeviceId id) const {
+    for (usize m = 0; m < memory_count; ++m) {
+        if (memory[m].first.raw <= id.raw && id.raw <= memory[m].last.raw) {
+            return &memory[m];
+        }
+    }
+    return nullptr;
+}
+
 // Two passes: the first checks every block header and lists the IVHD blocks, so that
 // the second parses, for each unit, only the highest IVHD type describing it.
 Status parse_ivrs(const u8* table, usize length, IvrsInfo* out) {

@@ -177,6 +177,10 @@ struct IvrsInfo {
     // The unit that translates `id` in `segment` and the most specific entry naming it
     // (the smallest range; a later entry wins a tie). Null when no unit claims the device.
     const IommuUnit* unit_for(u16 segment, DeviceId id, const DeviceRange** range = nullptr) const;
+
+    // The first memory definition (IVMD) that names requester id `id`, or null. Such a
+    // device relies on memory the firmware wants identity-mapped or untranslated for it.
+    const MemoryDefinition* memory_for(DeviceId id) const;
 };
 
 // Parses an IVRS table of `length` bytes (at least the length its header states).

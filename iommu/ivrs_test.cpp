@@ -386,6 +386,18 @@ TEST(Ivrs, MemoryDefinitions) {
     EXPECT_EQ(info->memory[1].last.raw, 0x0010);
     EXPECT_EQ(info->memory[2].first.raw, 0x0100);
     EXPECT_EQ(info->memory[2].last.raw, 0x01ff);
+    // Which devices they name: the first that applies.
+    EXPECT_EQ(info->memory_for(DeviceId(0x0010)), &info->memory[0]) << "20h names every device";
+    IvrsBuilder some;
+    some.ivhd(kIvhdType10, 0x18, 0xfed80000).entry4(0x01, 0).end_block();
+    some.ivmd(kIvmdSelect, 0x08, 0x0010, 0, 0x1000, 0x2000);
+    some.ivmd(kIvmdRange, 0x03, 0x0100, 0x01ff, 0x5000, 0x1000);
+    auto selected = parse_ok(some.bytes());
+    EXPECT_EQ(selected->memory_for(DeviceId(0x0010)), &selected->memory[0]);
+    EXPECT_EQ(selected->memory_for(DeviceId(0x0011)), nullptr);
+    EXPECT_EQ(selected->memory_for(DeviceId(0x0100)), &selected->memory[1]);
+    EXPECT_EQ(selected->memory_for(DeviceId(0x01ff)), &selected->memory[1]);
+    EXPECT_EQ(selected->memory_for(DeviceId(0x0200)), nullptr);
 
     IvrsBuilder wrap;
     wrap.ivmd(kIvmdAll, 1, 0, 0, 0xFFFF'FFFF'FFFF'0000ull, 0x20000);
