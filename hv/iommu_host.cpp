@@ -456,6 +456,7 @@ Status init_units() {
         config.command_buffer = {commands, kRingEntries};
         config.event_log = {events, kRingEntries};
         config.completion_store = unit.completion_store;
+        config.ivhd_flags = unit.ivrs.flags;
         Status started = unit.driver.init(config);
         if (!started.ok()) {
             return started.error().prefix("AMD-Vi unit {} ({}) at {}: ", u,

@@ -9,6 +9,19 @@ constexpr u64 kRunning =
 // A blocked entry's first word (V=1, TV=1, Mode=0, IR=IW=0): the intermediate state of an
 // entry update that changes more than its first word.
 constexpr u64 kBlockedWord0 = dte::kValid | dte::kTranslationValid;
+// The control register's other bits (§3.4.3): Coherent always, so that the unit's reads of
+// the device table, command buffer and completion store snoop the CPUs' caches (Relay
+// writes them through ordinary write-back memory and does not flush caches); the bus
+// attributes the IVHD flags ask for (as Linux does).
+u64 control_bits(u8 ivhd_flags) {
+    u64 bits = control::kCoherent;
+    bits |= (ivhd_flags & 0x01) != 0 ? control::kHtTunnelEnable : 0;
+    bits |= (ivhd_flags & 0x02) != 0 ? control::kPassPostedWrite : 0;
+    bits |= (ivhd_flags & 0x04) != 0 ? control::kResponsePassPostedWrite : 0;
+    bits |= (ivhd_flags & 0x08) != 0 ? control::kIsochronous : 0;
+    return bits;
+}
+
 // How long an event log entry may read as zero after the tail moved past it (the unit may
 // advance the tail before the entry's write lands).
 constexpr u64 kEventSettleNs = 1'000'000;
@@ -125,8 +138,10 @@ Status AmdViDriver::init(const AmdViConfig& config) {
     registers_->write(mmio::kEventLogBase, events);
     registers_->write(mmio::kEventHead, 0);
     registers_->write(mmio::kEventTail, 0);
-    registers_->write(mmio::kControl, control::kCommandBufferEnable | control::kEventLogEnable);
-    registers_->write(mmio::kControl, kRunning);
+    u64 bits = control_bits(config.ivhd_flags);
+    registers_->write(mmio::kControl,
+                      bits | control::kCommandBufferEnable | control::kEventLogEnable);
+    registers_->write(mmio::kControl, bits | kRunning);
 
     command_tail_ = 0;
     event_head_ = 0;

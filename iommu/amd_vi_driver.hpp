@@ -68,6 +68,9 @@ struct AmdViConfig {
     RingRegister command_buffer;
     RingRegister event_log;
     HostPhysAddr completion_store;  // 8 bytes, 8-byte aligned
+    // The IVHD block's flags (§5.2.2.1): HtTunEn, PassPW, ResPassPW and Isoc are carried
+    // into the control register as the firmware asks.
+    u8 ivhd_flags = 0;
     // How long a completion wait, or a wait for room in the command buffer, may take.
     u64 timeout_ns = 100'000'000;
 };

@@ -100,9 +100,10 @@ TEST(AmdViDriver, InitProgramsTheUnitInOrder) {
     EXPECT_EQ(std::vector<u32>(order.begin(), order.begin() + 10), expected_start);
     EXPECT_EQ(rig.unit.register_writes[0].value, 0u);
     EXPECT_EQ(rig.unit.register_writes[8].value,
-              control::kCommandBufferEnable | control::kEventLogEnable);
-    EXPECT_EQ(rig.unit.register_writes[9].value,
-              control::kIommuEnable | control::kCommandBufferEnable | control::kEventLogEnable);
+              control::kCoherent | control::kCommandBufferEnable | control::kEventLogEnable);
+    EXPECT_EQ(rig.unit.register_writes[9].value, control::kCoherent | control::kIommuEnable |
+                                                     control::kCommandBufferEnable |
+                                                     control::kEventLogEnable);
     EXPECT_EQ(rig.unit.reg(mmio::kDeviceTableBase), kDeviceTable | 1);
     EXPECT_EQ(rig.unit.reg(mmio::kCommandBufferBase), kCommandBuffer | (8ull << 56));
     EXPECT_EQ(rig.unit.reg(mmio::kEventLogBase), kEventLog | (8ull << 56));
@@ -118,6 +119,24 @@ TEST(AmdViDriver, InitProgramsTheUnitInOrder) {
     EXPECT_EQ(rig.unit.read(HostPhysAddr(kCompletionStore)), 1u);
     EXPECT_FALSE(rig.unit.dma(kEdu, 0x1000, false).ok) << "blocked";
     EXPECT_EQ(rig.unit.translation_disables, 1) << "init stops what firmware left running";
+}
+
+TEST(AmdViDriver, InitCarriesTheIvhdBusAttributesIntoTheControlRegister) {
+    Rig rig;
+    AmdViConfig config = test_config();
+    config.ivhd_flags = 0xd1;  // QEMU 7.2's: HtTunEn, IotlbSup, PrefSup, PPRSup
+    ASSERT_TRUE(rig.driver.init(config).ok());
+    EXPECT_EQ(rig.unit.reg(mmio::kControl),
+              control::kCoherent | control::kHtTunnelEnable | control::kIommuEnable |
+                  control::kCommandBufferEnable | control::kEventLogEnable);
+    AmdViDriver other(rig.unit, rig.unit, rig.clock);
+    config.ivhd_flags = 0x0E;  // PassPW, ResPassPW, Isoc
+    ASSERT_TRUE(other.init(config).ok());
+    EXPECT_EQ(
+        rig.unit.reg(mmio::kControl) &
+            (control::kPassPostedWrite | control::kResponsePassPostedWrite | control::kIsochronous |
+             control::kHtTunnelEnable),
+        control::kPassPostedWrite | control::kResponsePassPostedWrite | control::kIsochronous);
 }
 
 TEST(AmdViDriver, InitWithoutInvalidateAllFlushesEveryEntry) {
