@@ -31,6 +31,17 @@ Result<pci::FunctionBars> probe(const PciFunction& function) {
     if (!bars.ok()) {
         return bars.error().prefix("{}: ", pci_function_text(function).view());
     }
+    // The domain gets whole pages: a memory BAR smaller than a page, or not starting on
+    // one, would give it the rest of that page, where another device's registers may lie.
+    for (usize i = 0; i < pci::FunctionBars::kCount; ++i) {
+        const pci::Bar& bar = bars.value().bars[i];
+        if (bar.is_memory() && (bar.size < kPageSize4K || bar.base % kPageSize4K != 0)) {
+            return make_error(ErrorCode::kUnsupported,
+                              "{} BAR{} at {:#x} is {:#x} bytes, less than a page of its own: the "
+                              "domain would reach what else the page holds",
+                              pci_function_text(function).view(), i, bar.base, bar.size);
+        }
+    }
     return bars;
 }
 
@@ -42,7 +53,7 @@ Status add_bar_extent(Domain& domain, const PciFunction& function, usize index,
         return make_error(ErrorCode::kOutOfRange, "domain {}: no room for another memory extent",
                           domain.domid);
     }
-    u64 size = bar.size < kPageSize4K ? kPageSize4K : bar.size;  // a BAR smaller than a page
+    u64 size = bar.size;  // at least a page, page-aligned (probe())
     GuestMemoryExtent extent{GuestPhysAddr(bar.base), HostPhysAddr(bar.base), size,
                              extent::kDeviceMemory, 12};
     usize position = 0;

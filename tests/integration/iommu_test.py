@@ -262,6 +262,12 @@ class IommuTest(RelayTestCase):
         self.refused(machine, r"00:03\.0 cannot be assigned: its DMA could reach any memory "
                               r"\(no IVRS table")
 
+    def test_a_function_with_a_bar_smaller_than_a_page_is_refused(self):
+        # QEMU's sdhci-pci has a 256-byte BAR0: the domain would get its whole page.
+        machine = self.boot_domains("list", devices=("amd-iommu", "sdhci-pci"))
+        self.refused(machine, r"00:04\.0 BAR0 at 0x[0-9a-f]+ is 0x100 bytes, less than a page of "
+                              r"its own: the domain would reach what else the page holds")
+
     def test_the_iommu_itself_cannot_be_assigned(self):
         machine = self.boot_domains("list", functions=("00:03.0",))
         self.refused(machine, r"00:03\.0 is the IOMMU \(AMD-Vi unit 0\): it cannot be assigned")
