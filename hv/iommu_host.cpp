@@ -299,7 +299,7 @@ void for_each_unit_frame(usize index, Visit&& visit) {
 // The most table frames a table of `levels` levels can need for the domain's RAM: per
 // extent and level below the root, one table per span that level covers, plus two for
 // the partial spans at the extent's ends. A bound on the walk of a hostile table too.
-u64 table_frame_bound(const Domain& domain, u8 levels) {
+u64 domain_table_frame_bound(const Domain& domain, u8 levels) {
     u64 bound = 1;  // the root
     for (usize i = 0; i < domain.extent_count; ++i) {
         const GuestMemoryExtent& extent = domain.extents[i];
@@ -329,7 +329,7 @@ Status check_domain_table(Domain& domain, HostPhysAddr root, u8 levels, CheckFra
             ram += domain.extents[i].size;
         }
     }
-    u64 frame_bound = table_frame_bound(domain, levels);
+    u64 frame_bound = domain_table_frame_bound(domain, levels);
     TemporaryFrames allowed_frames;
     TemporaryFrames seen_frames;
     RELAY_TRY(allowed_frames.allocate((ram_extents + 1) * sizeof(HostPhysRange)));
