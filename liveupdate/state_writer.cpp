@@ -250,9 +250,23 @@ Offset<fbs::Domain> write_domain(FlatBufferBuilder& b, const Domain& domain, con
     return out.Finish();
 }
 
-// The IOMMU's table frames of one unit at a time (iommu_host::table_frames).
+// The IOMMU's table frames of one unit at a time (iommu_host::table_frames). Static, as
+// the arrays of write_iommu() (22 KiB together, most of a 32 KiB hypervisor stack): one
+// stream is written at a time (the update lock serializes live update and export).
 constexpr usize kMaxIommuFrameRanges = 512;
 HostPhysRange iommu_frames[kMaxIommuFrameRanges];
+fbs::HostRange iommu_frame_ranges[kMaxIommuFrameRanges];
+
+// One unit's assignments, in BDF order.
+struct IommuAssignment {
+    u16 bdf;
+    u16 domid;
+    u64 root;
+    u8 levels;
+};
+constexpr usize kMaxIommuAssignments = kMaxDomains * kMaxAssignedFunctions;
+IommuAssignment iommu_assignments[kMaxIommuAssignments];
+flatbuffers::Offset<fbs::IommuDeviceAssignment> iommu_assignment_offsets[kMaxIommuAssignments];
 
 // Preserved ranges: every domain's RAM (merged where contiguous), the boot modules
 // (whole pages), the stream buffer and the previous image. Called twice: to count
@@ -332,14 +346,8 @@ Result<flatbuffers::Offset<fbs::IommuState>> write_iommu(flatbuffers::FlatBuffer
         iommu_host::UnitSnapshot unit;
         RELAY_TRY(iommu_host::describe_unit(u, &unit));
         // Assignments of this unit in BDF order (insertion sort: a handful at most).
-        struct Assignment {
-            u16 bdf;
-            u16 domid;
-            u64 root;
-            u8 levels;
-        };
-        constexpr usize kCapacity = kMaxDomains * kMaxAssignedFunctions;
-        Assignment assignments[kCapacity];
+        IommuAssignment* assignments = iommu_assignments;
+        constexpr usize kCapacity = kMaxIommuAssignments;
         usize count = 0;
         domain_for_each([&](const Domain& domain) {
             for (usize i = 0; i < domain.assigned_count; ++i) {
@@ -349,8 +357,8 @@ Result<flatbuffers::Offset<fbs::IommuState>> write_iommu(flatbuffers::FlatBuffer
                     count == kCapacity) {
                     continue;
                 }
-                Assignment entry{assigned.function.bdf(), domain.domid, domain.io_root.raw(),
-                                 domain.io_levels};
+                IommuAssignment entry{assigned.function.bdf(), domain.domid, domain.io_root.raw(),
+                                      domain.io_levels};
                 usize at = count++;
                 while (at > 0 && assignments[at - 1].bdf > entry.bdf) {
                     assignments[at] = assignments[at - 1];
@@ -359,7 +367,7 @@ Result<flatbuffers::Offset<fbs::IommuState>> write_iommu(flatbuffers::FlatBuffer
                 assignments[at] = entry;
             }
         });
-        Offset<fbs::IommuDeviceAssignment> assignment_offsets[kCapacity];
+        Offset<fbs::IommuDeviceAssignment>* assignment_offsets = iommu_assignment_offsets;
         for (usize a = 0; a < count; ++a) {
             // The hardware tag is the domid (hv/iommu_host.cpp).
             assignment_offsets[a] = fbs::CreateIommuDeviceAssignment(
@@ -373,7 +381,7 @@ Result<flatbuffers::Offset<fbs::IommuState>> write_iommu(flatbuffers::FlatBuffer
                               "IOMMU unit {}: {} table frame ranges, the stream writer takes {}", u,
                               frames, kMaxIommuFrameRanges);
         }
-        fbs::HostRange frame_ranges[kMaxIommuFrameRanges];
+        fbs::HostRange* frame_ranges = iommu_frame_ranges;
         for (usize f = 0; f < frames; ++f) {
             frame_ranges[f] = host_range(iommu_frames[f]);
         }
