@@ -48,9 +48,8 @@ Status check_shared_requesters(const hyperlaunch::HyperlaunchConfig& config) {
                     if (iommu_host::share_requester(mine, theirs, &requester)) {
                         return make_error(ErrorCode::kAlreadyExists,
                                           "configuration: /chosen/hypervisor/{}: property "
-                                          "\"relay,passthrough\": {} and {} of "
-                                          "/chosen/hypervisor/{} reach the IOMMU as one "
-                                          "requester, {} (IVRS alias): assign both to one domain",
+                                          "\"relay,passthrough\": {} and {} (of {}) must be in "
+                                          "one domain: they share requester id {} (IVRS alias)",
                                           domains[d].name, pci_function_text(mine).view(),
                                           pci_function_text(theirs).view(), domains[e].name,
                                           requester.text().view());

@@ -587,12 +587,6 @@ Status adopt(const schema::IommuState* stream_state) {
         log_info("iommu: AMD-Vi unit {} ({}) adopted running: {} assignments", u,
                  unit.ivrs.device_id.text().view(),
                  recorded.assignments() != nullptr ? recorded.assignments()->size() : 0);
-        if (unit.driver.interrupts_closed_at_adoption() != 0) {
-            log_warning(
-                "iommu: AMD-Vi unit {}: the previous build let the interrupt requests of {} "
-                "devices pass unremapped; they are refused now (docs/iommu.md, \"Interrupts\")",
-                u, unit.driver.interrupts_closed_at_adoption());
-        }
     }
     return ok_status();
 }
@@ -622,8 +616,8 @@ Status check_function(const PciFunction& function) {
     // host memory the firmware reserved for it (like Xen refusing RMRR devices).
     if (const amd_vi::MemoryDefinition* m = s.ivrs.memory_for(route.requester)) {
         return make_error(ErrorCode::kUnsupported,
-                          "{} cannot be assigned: the firmware reserves {:#x}..{:#x} for its DMA "
-                          "{} (IVRS IVMD at {:#x}), which a domain's table cannot map",
+                          "{} cannot be assigned: firmware reserves {:#x}..{:#x} for its DMA {} "
+                          "(IVMD at {:#x})",
                           pci_function_text(function).view(), m->start.raw(),
                           m->start.raw() + (m->length != 0 ? m->length - 1 : 0),
                           m->exclusion() ? "untranslated" : "1:1", m->table_offset);
@@ -659,11 +653,9 @@ Status check_requesters_unshared(const Domain& domain) {
                 if (result.ok() && share_requester(mine, theirs, &requester)) {
                     result =
                         make_error(ErrorCode::kAlreadyExists,
-                                   "{} and {} of domain {} ({}) reach the IOMMU as one "
-                                   "requester, {} (IVRS alias): one device table entry "
-                                   "cannot serve two domains",
+                                   "{} and {} of domain {} share requester id {} (IVRS alias)",
                                    pci_function_text(mine).view(), pci_function_text(theirs).view(),
-                                   other.domid, other.name_view(), requester.text().view());
+                                   other.domid, requester.text().view());
                 }
             }
         }
@@ -764,6 +756,9 @@ Status adopt_domain(Domain& domain) {
                 return blocked.error().prefix("domain {}: {}: ", domain.domid, name);
             }
             assigned.translated = false;
+            if (found != nullptr) {
+                found->adopted = true;
+            }
             continue;
         }
         if (found->domid != domain.domid || found->tag != tag_of(domain)) {
@@ -794,11 +789,13 @@ Status adopt_domain(Domain& domain) {
                               domain.domid, name, f.page_table_root, f.mode, f.domain_id,
                               found->root, found->levels, found->tag);
         }
-        if (!f.refuses_interrupts()) {
+        // An older build's entry (word 2 zero) is closed once no rollback can hand the
+        // unit back to it (commit_adoption); anything else must refuse every interrupt.
+        if ((!f.refuses_interrupts() && entry.words[2] != 0) || f.system_management != 0) {
             return make_error(ErrorCode::kCorrupt,
                               "domain {}: {}: its device table entry lets interrupt requests "
-                              "through (word 2 {:#x}); Relay's refuse them all",
-                              domain.domid, name, entry.words[2]);
+                              "through (word 2 {:#x}, SysMgt {}); Relay's refuse them all",
+                              domain.domid, name, entry.words[2], f.system_management);
         }
         if (domain.io_root.raw() == 0) {
             // Every table frame preserved (the target claimed it).
@@ -855,6 +852,30 @@ bool detach_domain(Domain& domain) {
     }
     free_table(domain);
     return true;
+}
+
+void commit_adoption() {
+    State& s = state();
+    SpinlockGuard guard(s.lock);
+    for (usize u = 0; u < s.unit_count; ++u) {
+        Unit& unit = s.units[u];
+        Status finished = unit.driver.finish_adoption(unit.ivrs.flags);
+        if (!finished.ok()) {
+            log_error("iommu: AMD-Vi unit {}: {}", u, finished.error().message());
+        }
+        if (unit.driver.interrupts_closed_at_adoption() != 0) {
+            log_warning(
+                "iommu: AMD-Vi unit {}: the previous build let the interrupt requests of {} "
+                "devices pass unremapped; they are refused now (docs/iommu.md, \"Interrupts\")",
+                u, unit.driver.interrupts_closed_at_adoption());
+        }
+        if (unit.driver.control_bits_added() != 0) {
+            log_info(
+                "iommu: AMD-Vi unit {}: control register bits {:#x} added (Coherent, IVHD "
+                "bus attributes)",
+                u, unit.driver.control_bits_added());
+        }
+    }
 }
 
 void test_forget_adoptions() {

@@ -71,6 +71,11 @@ Status adopt_domain(Domain& domain);
 // translated was adopted by its domain (kCorrupt naming it otherwise: its entry would
 // point at a table no domain owns), and the blocked ones are blocked.
 Status finish_adoption();
+// Once no rollback can hand the units back to the previous build (which may be older and
+// refuse this build's rules): closes interrupt paths an older build left open and sets
+// the control bits this build's init() sets. Failures are logged; nothing is undone.
+void commit_adoption();
+
 // Test only (test_fail_update=target-adopt): as if no domain had adopted its functions.
 void test_forget_adoptions();
 

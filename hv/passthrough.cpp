@@ -37,9 +37,9 @@ Result<pci::FunctionBars> probe(const PciFunction& function) {
         const pci::Bar& bar = bars.value().bars[i];
         if (bar.is_memory() && (bar.size < kPageSize4K || bar.base % kPageSize4K != 0)) {
             return make_error(ErrorCode::kUnsupported,
-                              "{} BAR{} at {:#x} is {:#x} bytes, less than a page of its own: the "
-                              "domain would reach what else the page holds",
-                              pci_function_text(function).view(), i, bar.base, bar.size);
+                              "{} BAR{} ({:#x} bytes at {:#x}) is not a page of its own: the "
+                              "domain would get the rest of the page",
+                              pci_function_text(function).view(), i, bar.size, bar.base);
         }
     }
     return bars;

@@ -245,7 +245,7 @@ Status AmdViDriver::adopt(const iommu::IommuState& state, u64 timeout_ns) {
         alive.error().prefix("AMD-Vi adopt: ");
         return alive;
     }
-    return refuse_interrupts_left_open();
+    return ok_status();
 }
 
 // Builds before interrupt remapping left word 2 of their entries zero (IV=0): interrupt
@@ -254,8 +254,17 @@ Status AmdViDriver::adopt(const iommu::IommuState& state, u64 timeout_ns) {
 // A build that refuses interrupts wrote every entry so at first boot, and entry 0 with
 // them, so entry 0 tells which kind of build made the table: only an older one's is
 // scanned (65,536 entries, milliseconds of blackout under TCG).
-Status AmdViDriver::refuse_interrupts_left_open() {
+Status AmdViDriver::finish_adoption(u8 ivhd_flags) {
+    RELAY_TRY(check_running());
     interrupts_closed_at_adoption_ = 0;
+    control_bits_added_ = 0;
+    u64 control_value = registers_->read(mmio::kControl);
+    u64 wanted = control_bits(ivhd_flags);
+    if ((control_value & wanted) != wanted) {
+        // The enables stay as they are: translation, commands and events run on.
+        control_bits_added_ = wanted & ~control_value;
+        registers_->write(mmio::kControl, control_value | wanted);
+    }
     if (memory_->read(entry_address(DeviceId(0)) + 16) == dte::kInterruptsRefused) {
         return ok_status();
     }
@@ -271,7 +280,7 @@ Status AmdViDriver::refuse_interrupts_left_open() {
     }
     Status flushed = invalidate_everything();
     if (!flushed.ok()) {
-        flushed.error().prefix("AMD-Vi adopt: after refusing the interrupts of {} entries: ",
+        flushed.error().prefix("AMD-Vi: after refusing the interrupts of {} entries: ",
                                interrupts_closed_at_adoption_);
     }
     return flushed;
@@ -368,6 +377,7 @@ Status AmdViDriver::invalidate_everything() {
     usize queued = 0;
     for (u32 id = 0; id < config_.device_table.entries; ++id) {
         batch[queued++] = invalidate_device_table_entry(DeviceId(static_cast<u16>(id)));
+        batch[queued++] = invalidate_interrupt_table(DeviceId(static_cast<u16>(id)));
         if (queued == array_size(batch)) {
             RELAY_TRY(submit(batch, queued));
             queued = 0;

@@ -87,14 +87,21 @@ public:
         : registers_(&registers), memory_(&memory), clock_(&clock) {}
 
     Status init(const AmdViConfig& config);
-    // `timeout_ns` bounds the wait for commands the previous build left queued. Entries a
-    // build without interrupt remapping wrote (valid, word 2 zero) get their interrupt
-    // requests refused (dte::kInterruptsRefused), and the unit is flushed.
+    // `timeout_ns` bounds the wait for commands the previous build left queued. Changes
+    // nothing the previous build relies on, so that it can take the unit back (rollback).
     Status adopt(const iommu::IommuState& state, u64 timeout_ns = 100'000'000);
+    // Once no rollback can hand the unit back: brings what an older build left to this
+    // build's rules. Entries without interrupt remapping (valid, word 2 zero) get their
+    // interrupt requests refused (dte::kInterruptsRefused) and the unit is flushed; the
+    // control register gets Coherent and the IVHD's bus attributes (init() sets them), its
+    // enables untouched. An older build refuses entries with word 2 set, hence "once".
+    Status finish_adoption(u8 ivhd_flags);
 
     bool running() const { return running_; }
-    // How many entries the last adopt() found letting interrupts pass, and closed.
+    // What the last finish_adoption() changed: entries that let interrupts pass, closed;
+    // control register bits added.
     u32 interrupts_closed_at_adoption() const { return interrupts_closed_at_adoption_; }
+    u64 control_bits_added() const { return control_bits_added_; }
     u64 extended_features() const { return extended_features_; }
     const AmdViConfig& config() const { return config_; }
 
@@ -117,7 +124,8 @@ public:
     // submit() + wait_for_completion().
     Status execute(const Command* commands, usize count);
     // INVALIDATE_IOMMU_ALL when the unit has it (EFR IASup), else one
-    // INVALIDATE_DEVTAB_ENTRY per device table entry; then a completion wait.
+    // INVALIDATE_DEVTAB_ENTRY and one INVALIDATE_INTERRUPT_TABLE per device table entry;
+    // then a completion wait.
     Status invalidate_everything();
     Status drain_events(Event* out, usize capacity, EventDrain* result);
 
@@ -132,7 +140,6 @@ private:
     // The head register as a ring offset (QEMU 7.2 can report the ring size for 0).
     u32 command_head();
     Status wait_for_room(u32 needed_bytes);
-    Status refuse_interrupts_left_open();
 
     RegisterAccess* registers_;
     DmaMemory* memory_;
@@ -148,6 +155,7 @@ private:
     // drain_events() restarted an overflowed log; poll_events() has not said so yet.
     bool lost_events_unreported_ = false;
     u32 interrupts_closed_at_adoption_ = 0;
+    u64 control_bits_added_ = 0;
 };
 
 }  // namespace relay::amd_vi

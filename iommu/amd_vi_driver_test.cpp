@@ -50,6 +50,7 @@ std::vector<u8> opcodes_of(const std::vector<Command>& commands, usize from = 0)
 constexpr u8 kWait = 1;
 constexpr u8 kInvalidateEntry = 2;
 constexpr u8 kInvalidatePages = 3;
+constexpr u8 kInvalidateInterruptTable = 5;
 constexpr u8 kInvalidateAll = 8;
 
 struct Rig {
@@ -143,15 +144,18 @@ TEST(AmdViDriver, InitWithoutInvalidateAllFlushesEveryEntry) {
     Rig rig;
     rig.unit.set_extended_features(FakeAmdVi::kQemuExtendedFeatures & ~feature::kInvalidateAll);
     rig.init();
-    // 256 entries through a 256-entry ring: it wraps, the driver waits for room.
+    // 256 entries, two commands each, through a 256-entry ring: it wraps, the driver
+    // waits for room.
     std::vector<u8> ops = opcodes_of(rig.unit.processed);
-    ASSERT_EQ(ops.size(), 258u);
+    ASSERT_EQ(ops.size(), 514u);
     for (usize i = 0; i < 256; ++i) {
-        ASSERT_EQ(ops[i], kInvalidateEntry);
-        ASSERT_EQ(rig.unit.processed[i].words[0] & 0xFFFF, i);
+        ASSERT_EQ(ops[2 * i], kInvalidateEntry);
+        ASSERT_EQ(rig.unit.processed[2 * i].words[0] & 0xFFFF, i);
+        ASSERT_EQ(ops[2 * i + 1], kInvalidateInterruptTable);
+        ASSERT_EQ(rig.unit.processed[2 * i + 1].words[0] & 0xFFFF, i);
     }
-    EXPECT_EQ(ops[256], kInvalidatePages);
-    EXPECT_EQ(ops[257], kWait);
+    EXPECT_EQ(ops[512], kInvalidatePages);
+    EXPECT_EQ(ops[513], kWait);
     EXPECT_TRUE(rig.unit.violations.empty());
 }
 
@@ -636,9 +640,12 @@ TEST(AmdViDriver, NoDeviceInterruptReachesTheCpus) {
     expect_interrupts_refused(rig.unit, kEdu, "blocked again");
 }
 
-// A build before interrupt remapping left word 2 zero in every entry. Its successor closes
-// them while the unit runs on, and flushes the entries the unit cached.
-TEST(AmdViDriver, AdoptRefusesTheInterruptsAnOlderBuildLetThrough) {
+// A build before interrupt remapping left word 2 zero in every entry, and set no Coherent.
+// Its successor adopts the unit without touching either (the older build must be able to
+// take the unit back on a rollback, and it refuses entries with word 2 set), then, once
+// no rollback can happen, closes the entries while the unit runs on, flushes what the
+// unit cached, and adds the control bits.
+TEST(AmdViDriver, FinishAdoptionRefusesTheInterruptsAnOlderBuildLetThrough) {
     Rig rig;
     rig.init();
     IoTable table = rig.make_domain(0x4000'0000, 0x10'0000);
@@ -648,6 +655,8 @@ TEST(AmdViDriver, AdoptRefusesTheInterruptsAnOlderBuildLetThrough) {
     for (u32 id = 0; id < entries; ++id) {
         rig.unit.write(HostPhysAddr(kDeviceTable + id * 32u + 16), 0);
     }
+    rig.unit.write(mmio::kControl, control::kIommuEnable | control::kCommandBufferEnable |
+                                       control::kEventLogEnable);
     // The unit caches the old entries: only a flush makes the change count.
     ASSERT_TRUE(rig.driver.invalidate_everything().ok());
     for (DeviceId device : {kEdu, other}) {
@@ -660,7 +669,17 @@ TEST(AmdViDriver, AdoptRefusesTheInterruptsAnOlderBuildLetThrough) {
     AmdViDriver successor(rig.unit, rig.unit, rig.clock);
     Status adopted = successor.adopt(state);
     ASSERT_TRUE(adopted.ok()) << adopted.error().message();
+    EXPECT_EQ(rig.unit.read(HostPhysAddr(kDeviceTable + kEdu.raw * 32u + 16)), 0u)
+        << "adopt() leaves the entries as the previous build can take them back";
+    EXPECT_EQ(rig.unit.reg(mmio::kControl) & control::kCoherent, 0u);
+
+    Status finished = successor.finish_adoption(0x01);  // HtTunEn
+    ASSERT_TRUE(finished.ok()) << finished.error().message();
     EXPECT_EQ(successor.interrupts_closed_at_adoption(), entries);
+    EXPECT_EQ(successor.control_bits_added(), control::kCoherent | control::kHtTunnelEnable);
+    EXPECT_EQ(rig.unit.reg(mmio::kControl),
+              control::kCoherent | control::kHtTunnelEnable | control::kIommuEnable |
+                  control::kCommandBufferEnable | control::kEventLogEnable);
     expect_interrupts_refused(rig.unit, kEdu, "adopted");
     expect_interrupts_refused(rig.unit, other, "adopted");
     EXPECT_EQ(rig.unit.dma(kEdu, 0x1000, true).address, 0x4000'1000u) << "DMA never stopped";
@@ -675,7 +694,9 @@ TEST(AmdViDriver, AdoptRefusesTheInterruptsAnOlderBuildLetThrough) {
     AmdViDriver third(rig.unit, rig.unit, rig.clock);
     ASSERT_TRUE(successor.describe(&state).ok());
     ASSERT_TRUE(third.adopt(state).ok());
+    ASSERT_TRUE(third.finish_adoption(0x01).ok());
     EXPECT_EQ(third.interrupts_closed_at_adoption(), 0u);
+    EXPECT_EQ(third.control_bits_added(), 0u);
 }
 
 TEST(AmdViDriver, AdoptRefusesAUnitThatDoesNotMatch) {

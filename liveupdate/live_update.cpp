@@ -64,6 +64,9 @@ Spinlock update_lock;  // one stage, update or export at a time
 HostPhysAddr handover_purgatory_page;
 u64 handover_cr3 = 0;
 std::atomic<u32> cpus_parked{0};
+// Set when the boot CPU stopped waiting for the others to park: one that comes later must
+// not enter the purgatory page (the next build may reuse it) and halts where it is.
+std::atomic<bool> handover_closed{false};
 
 HandoverLayout layout() {
     const BootState& state = boot_state();
@@ -261,6 +264,9 @@ Result<usize> write_boot_info(HostPhysRange area, std::string_view loader,
 void park_for_handover() {
     x86::interrupts_disable();
     x86::local_apic_timer_stop();
+    if (handover_closed.load(std::memory_order_acquire)) {
+        x86::halt_forever();  // the next build's INIT-SIPI-SIPI restarts this CPU
+    }
     cpus_parked.fetch_add(1, std::memory_order_acq_rel);
     kexec::purgatory_park(handover_purgatory_page, handover_cr3);
 }
@@ -514,13 +520,18 @@ i64 live_update(Vcpu& caller) {
     handover_purgatory_page = purgatory_page;
     handover_cr3 = purgatory_space.value().raw();
     u32 others = cpus_online() - 1;
+    handover_closed.store(false, std::memory_order_release);
     scheduler_send_held_cpus_to(park_for_handover);
     // Bounded: past this point there is no way back, and waiting for ever would lose every
-    // guest. A CPU that does not park is reset by the target, which starts every CPU with
-    // INIT-SIPI-SIPI (Intel SDM vol. 3 §9.4.4), whatever it was doing.
+    // guest. A CPU that parks later halts in this image (intact until the target has
+    // started its CPUs); the target starts every CPU with INIT-SIPI-SIPI (Intel SDM vol. 3
+    // §9.4.4), which restarts a halted one, and any CPU not held with GIF clear.
     u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(1'000'000);
     while (cpus_parked.load(std::memory_order_acquire) < others && x86::rdtsc() < deadline) {
         x86::cpu_relax();
+    }
+    if (cpus_parked.load(std::memory_order_acquire) < others) {
+        handover_closed.store(true, std::memory_order_release);
     }
     if (u32 parked = cpus_parked.load(std::memory_order_acquire); parked < others) {
         log_error(

@@ -543,6 +543,8 @@ u32 incoming_restore() {
         roll_back(
             "injected failure (test_fail_update=resume): every domain restored, none resumed");
     }
+    // No rollback from here on: the IOMMU units can follow this build's rules.
+    iommu_host::commit_adoption();
     incoming.restore_end = x86::rdtsc();
     scheduler_set_first_entry_hook(incoming_first_entry);
     return count;
