@@ -655,8 +655,8 @@ Result<Domain*> build_domain(const stream::StreamReader& reader, const fbs::Doma
         status = restore_running(*domain, state);
     }
     if (!status.ok()) {
-        // A domain that ran before keeps its devices running (a rollback resumes it).
-        domain_release_resources(*domain, state.lifecycle() == fbs::DomainLifecycle::Configured);
+        // A domain that ran before keeps its devices and RAM (a rollback resumes it).
+        domain_release_resources(*domain, state.lifecycle() != fbs::DomainLifecycle::Configured);
         domain_release_slot(domain);
         return status.error();
     }

@@ -147,10 +147,10 @@ Status domain_unpause(Domain& domain) {
     return ok_status();
 }
 
-void domain_release_resources(Domain& domain, bool stop_devices) {
+void domain_release_resources(Domain& domain, bool ran_before) {
     // A device the IOMMU could not block may still write the domain's RAM: keep it (and
     // its table) rather than hand it to someone else.
-    bool devices_stopped = !stop_devices || passthrough_release(domain);
+    bool devices_stopped = ran_before || passthrough_release(domain);
     domain.assigned_count = 0;
     for (u32 i = 0; i < domain.vcpu_count; ++i) {
         scheduler_remove(*domain.vcpus[i]);
@@ -164,7 +164,8 @@ void domain_release_resources(Domain& domain, bool stop_devices) {
             "and may still write to it",
             domain.domid, domain.ram_bytes / MiB);
     }
-    for (usize i = 0; devices_stopped && i < domain.extent_count; ++i) {
+    bool free_ram = devices_stopped && !ran_before;
+    for (usize i = 0; free_ram && i < domain.extent_count; ++i) {
         const GuestMemoryExtent& extent = domain.extents[i];
         if (extent.is_mmio()) {
             continue;  // an assigned device's BAR: not Relay's memory

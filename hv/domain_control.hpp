@@ -46,9 +46,10 @@ void domain_crash(Domain& domain, const char* fmt, const Args&... args) {
 void domain_shutdown(Domain& domain, u8 reason);
 
 // Frees a domain's memory, nested page tables and vCPUs (the builder uses it to undo a
-// half-built domain). The domain must not run. Its assigned PCI functions stop decoding
-// and bus mastering, unless `stop_devices` is false: a domain whose restore from a stream
-// failed leaves its devices running for the build the stream goes back to.
-void domain_release_resources(Domain& domain, bool stop_devices = true);
+// half-built domain). The domain must not run. `ran_before`: the domain's restore from a
+// stream failed, and the build the stream goes back to resumes it; its devices keep
+// running and its RAM stays where it is (freed, this build could hand it out before the
+// rollback, to its own page tables for one).
+void domain_release_resources(Domain& domain, bool ran_before = false);
 
 }  // namespace relay

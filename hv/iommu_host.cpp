@@ -88,10 +88,6 @@ struct PendingAssignment {
 };
 constexpr usize kMaxPending = kMaxDomains * kMaxAssignedFunctions;
 
-// The frames a stream preserved for one unit (claimed at boot), to check adopted tables
-// against.
-constexpr usize kMaxPreservedFrameRanges = 512;
-
 struct State {
     amd_vi::IvrsInfo ivrs;
     usize unit_count = 0;
@@ -407,9 +403,14 @@ Status save_ivrs(const u8* table, usize length) {
     State& s = state();
     if (table == nullptr) {
         s.ivrs_length = 0;
+        if (length != 0) {
+            s.absence = "the IVRS table could not be read (see the boot log)";
+        }
         return ok_status();
     }
     if (length > sizeof(s.ivrs_copy)) {
+        s.ivrs_length = 0;
+        s.absence = "the IVRS table could not be read (see the boot log)";
         return make_error(ErrorCode::kUnsupported, "IVRS: {} bytes, Relay keeps at most {}", length,
                           sizeof(s.ivrs_copy));
     }
@@ -1054,6 +1055,8 @@ int unit_of(const PciFunction& function) {
 }
 
 usize table_frames(usize unit, HostPhysRange* out, usize capacity) {
+    // Under the lock: a domain destroyed on another CPU frees its table (detach_domain).
+    SpinlockGuard guard(state().lock);
     usize count = 0;
     HostPhysAddr run_base;
     u64 run_size = 0;

@@ -28,10 +28,14 @@
 namespace relay::iommu_host {
 
 inline constexpr usize kMaxUnits = 4;
+// The table frame ranges of all units that a target claims from a stream (and checks
+// adopted tables against); a producer with more refuses to update before pausing.
+inline constexpr usize kMaxPreservedFrameRanges = 512;
 
-// Keeps a copy of the IVRS table (`table` null: there is none) while the early map of
-// firmware memory still reaches it; the hypervisor's own address space does not map
-// firmware tables.
+// Keeps a copy of the IVRS table while the early map of firmware memory still reaches it;
+// the hypervisor's own address space does not map firmware tables. `table` null: there is
+// none (length 0) or it cannot be reached (length > 0). One that cannot be kept (error)
+// leaves Relay without an IOMMU, and assignments refused with a message saying why.
 Status save_ivrs(const u8* table, usize length);
 
 // First boot: sets up every unit the IVRS table describes. No IVRS is no IOMMU (devices

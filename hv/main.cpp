@@ -203,11 +203,15 @@ Status setup_acpi() {
              acpi_info.table_count, acpi_info.cpu_count, acpi_info.local_apic_address);
     if (const acpi::TableLocation* ivrs = acpi_info.find("IVRS")) {
         log_info("ACPI: IVRS (AMD-Vi) at {} ({} bytes)", ivrs->address, ivrs->length);
+        // One Relay cannot read leaves it without an IOMMU (no device can be assigned); it
+        // does not stop the boot, which may be a live update's target.
         const u8* table = memory.map(ivrs->address, ivrs->length);
+        Status saved = iommu_host::save_ivrs(table, ivrs->length);
         if (table == nullptr) {
-            return make_error(ErrorCode::kOutOfRange, "IVRS at {} lies above 4 GiB", ivrs->address);
+            log_error("ACPI: IVRS at {} lies above 4 GiB: no IOMMU", ivrs->address);
+        } else if (!saved.ok()) {
+            log_error("ACPI: {}: no IOMMU", saved.error().message());
         }
-        RELAY_TRY(iommu_host::save_ivrs(table, ivrs->length));
     }
     if (const acpi::TableLocation* dmar = acpi_info.find("DMAR")) {
         log_info("ACPI: DMAR (VT-d) at {} ({} bytes)", dmar->address, dmar->length);

@@ -152,12 +152,13 @@ Status passthrough_restore(Domain& domain, std::span<const PciFunction> function
         pci::FunctionBars bars;
         for (usize i = 0; i < pci::FunctionBars::kCount; ++i) {
             u32 value = host.read(static_cast<u16>(pci::reg::kBar0 + i * 4), 4);
-            if ((value & 1) != 0 || (value & ~0xFu) == 0) {
-                continue;  // I/O BARs are not given to domains; empty BARs have no extent
+            if ((value & 1) != 0) {
+                continue;  // I/O BARs are not given to domains
             }
             u64 base = value & ~0xFu;
             bool wide = (value & 0x6) == 0x4;
             if (wide && i + 1 < pci::FunctionBars::kCount) {
+                // The upper half first: a BAR at 32 GiB has no address bits in the lower.
                 base |=
                     static_cast<u64>(host.read(static_cast<u16>(pci::reg::kBar0 + (i + 1) * 4), 4))
                     << 32;

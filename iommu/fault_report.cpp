@@ -3,7 +3,10 @@
 namespace relay::iommu {
 
 FaultReporter::FaultReporter(u32 per_second, u32 burst)
-    : interval_us_(1'000'000 / (per_second == 0 ? 1 : per_second)),
+    // At most one report a microsecond: the interval is never 0.
+    : interval_us_(per_second == 0          ? 1'000'000
+                   : per_second > 1'000'000 ? 1
+                                            : 1'000'000 / per_second),
       burst_(burst == 0 ? 1 : burst),
       tokens_(burst_) {}
 

@@ -39,6 +39,16 @@ TEST(FaultReporter, ReportsEveryEventWithinTheBurst) {
     EXPECT_EQ(reporter.dropped(), 0u);
 }
 
+TEST(FaultReporter, AnyRateIsUsable) {
+    // More than a million a second would make the refill interval 0 microseconds.
+    FaultReporter reporter(4'000'000'000u, 2);
+    RecordingSink sink;
+    IommuEvent events[] = {fault(1), fault(2), fault(3)};
+    reporter.poll(0, events, 3, false, sink);  // no time passes: the third is dropped
+    reporter.poll(5, events, 1, false, sink);  // 5 us later the bucket is full again
+    EXPECT_EQ(sink.lines, (std::vector<std::string>{"event 1", "event 2", "dropped 1", "event 1"}));
+}
+
 TEST(FaultReporter, DropsBeyondTheBurstAndAnnouncesTheCountWhenATokenReturns) {
     FaultReporter reporter(10, 2);  // a token every 100 ms
     RecordingSink sink;

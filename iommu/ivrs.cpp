@@ -72,6 +72,14 @@ public:
         unit.device_id = DeviceId(load_le16(b + 4));
         unit.capability_offset = load_le16(b + 6);
         unit.mmio_base = HostPhysAddr(load_le64(b + 8));
+        // The register block is 16 KiB aligned (§3.4, bits 51:14 of the base address).
+        if (unit.mmio_base.raw() == 0 || !unit.mmio_base.is_aligned(16 * KiB) ||
+            unit.mmio_base.raw() >= (u64{1} << 52)) {
+            return make_error(ErrorCode::kCorrupt,
+                              "IVRS: IVHD at offset {:#x}: register base {:#x} is not a 16 KiB "
+                              "aligned address below 2^52",
+                              block, unit.mmio_base.raw());
+        }
         unit.pci_segment = load_le16(b + 16);
         unit.iommu_info = load_le16(b + 18);
         unit.feature_reporting = load_le32(b + 20);

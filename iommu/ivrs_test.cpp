@@ -420,6 +420,18 @@ TEST(Ivrs, UnknownBlocksAndReservedEntriesAreSkipped) {
     EXPECT_EQ(info->ranges[0].first.raw, 0x0010);
 }
 
+TEST(Ivrs, RegisterBaseMustBeAnAlignedAddress) {
+    for (u64 base : {u64{0}, u64{0xfed82000}, u64{1} << 52}) {
+        IvrsBuilder b;
+        b.ivhd(kIvhdType10, 0x18, base).entry4(0x01, 0).end_block();
+        Error e = parse_error(b.bytes());
+        EXPECT_EQ(e.code(), ErrorCode::kCorrupt) << std::hex << base;
+        EXPECT_NE(std::string(message(e)).find("is not a 16 KiB aligned address below 2^52"),
+                  std::string::npos)
+            << message(e);
+    }
+}
+
 TEST(Ivrs, TruncatedHeaders) {
     std::vector<u8> table(std::begin(kQemuQ35Ivrs), std::end(kQemuQ35Ivrs));
     Error e = parse_error(table, 40);

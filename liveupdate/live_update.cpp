@@ -26,6 +26,7 @@
 #include "kexec/purgatory.hpp"
 #include "kexec/target_image.hpp"
 #include "lib/strings.hpp"
+#include "liveupdate/cpu_parking.hpp"
 #include "liveupdate/handover.hpp"
 #include "liveupdate/state_writer.hpp"
 #include "liveupdate/target_boot.hpp"
@@ -63,10 +64,7 @@ Spinlock update_lock;  // one stage, update or export at a time
 // For the CPUs leaving with the handover (park_for_handover).
 HostPhysAddr handover_purgatory_page;
 u64 handover_cr3 = 0;
-std::atomic<u32> cpus_parked{0};
-// Set when the boot CPU stopped waiting for the others to park: one that comes later must
-// not enter the purgatory page (the next build may reuse it) and halts where it is.
-std::atomic<bool> handover_closed{false};
+CpuParking parking;
 
 HandoverLayout layout() {
     const BootState& state = boot_state();
@@ -264,10 +262,7 @@ Result<usize> write_boot_info(HostPhysRange area, std::string_view loader,
 void park_for_handover() {
     x86::interrupts_disable();
     x86::local_apic_timer_stop();
-    if (handover_closed.load(std::memory_order_acquire)) {
-        x86::halt_forever();  // the next build's INIT-SIPI-SIPI restarts this CPU
-    }
-    cpus_parked.fetch_add(1, std::memory_order_acq_rel);
+    parking.enter_or_halt();
     kexec::purgatory_park(handover_purgatory_page, handover_cr3);
 }
 
@@ -384,6 +379,14 @@ i64 live_update(Vcpu& caller) {
     if (Status tables = iommu_host::check_domains(); !tables.ok()) {
         log_error("live-update: refused before pausing anything: {}", tables.error().message());
         return tables.error().code() == ErrorCode::kOutOfMemory ? RELAY_ENOMEM : RELAY_EINVAL;
+    }
+    if (usize ranges = iommu_host::table_frame_bound();
+        ranges > iommu_host::kMaxPreservedFrameRanges) {
+        log_error(
+            "live-update: refused before pausing anything: the IOMMU tables lie in {} "
+            "frame ranges, a target claims at most {}",
+            ranges, iommu_host::kMaxPreservedFrameRanges);
+        return RELAY_EINVAL;
     }
 
     // Buffers come first: nothing may fail for lack of memory once guests are paused.
@@ -520,26 +523,18 @@ i64 live_update(Vcpu& caller) {
     handover_purgatory_page = purgatory_page;
     handover_cr3 = purgatory_space.value().raw();
     u32 others = cpus_online() - 1;
-    handover_closed.store(false, std::memory_order_release);
+    parking.open();
     scheduler_send_held_cpus_to(park_for_handover);
     // Bounded: past this point there is no way back, and waiting for ever would lose every
     // guest. A CPU that parks later halts in this image (intact until the target has
     // started its CPUs); the target starts every CPU with INIT-SIPI-SIPI (Intel SDM vol. 3
     // §9.4.4), which restarts a halted one, and any CPU not held with GIF clear.
-    u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(1'000'000);
-    while (cpus_parked.load(std::memory_order_acquire) < others && x86::rdtsc() < deadline) {
-        x86::cpu_relax();
-    }
-    if (cpus_parked.load(std::memory_order_acquire) < others) {
-        handover_closed.store(true, std::memory_order_release);
-    }
-    if (u32 parked = cpus_parked.load(std::memory_order_acquire); parked < others) {
+    if (u32 parked = parking.wait_and_close(others, 1'000'000); parked < others) {
         log_error(
             "live-update: {} of {} other CPUs parked within 1 s; handing over anyway (the "
             "new build resets every CPU it starts)",
             parked, others);
     }
-    x86::udelay(50);  // the last one from its count to its halt
     x86::local_apic_timer_stop();
     // The buffers belong to the next build now.
     stream_buffer.release();

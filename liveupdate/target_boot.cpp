@@ -26,6 +26,7 @@
 #include "lib/format.hpp"
 #include "lib/static_storage.hpp"
 #include "lib/strings.hpp"
+#include "liveupdate/cpu_parking.hpp"
 #include "liveupdate/update_history.hpp"
 #include "migration_stream/stream_reader.hpp"
 #include "migration_stream/stream_verifier.hpp"
@@ -61,7 +62,7 @@ struct Incoming {
 Incoming incoming;
 StaticStorage<stream::VerifiedStream> verified_stream;
 std::atomic<ParkFunction> park_request{nullptr};
-std::atomic<u32> cpus_parked{0};
+CpuParking parking;
 HostPhysAddr park_page;
 u64 park_cr3 = 0;
 u32 own_apic_ticks_per_ms = 0;
@@ -84,7 +85,7 @@ bool can_roll_back() {
 void park_this_cpu() {
     x86::interrupts_disable();
     x86::local_apic_timer_stop();
-    cpus_parked.fetch_add(1, std::memory_order_acq_rel);
+    parking.enter_or_halt();
     kexec::purgatory_park(park_page, park_cr3);
 }
 
@@ -175,12 +176,12 @@ Result<usize> write_rollback_info(HostPhysRange area, const char* reason) {
         park_page = page;
         park_cr3 = cr3;
         u32 others = cpus_online() - 1;
+        parking.open();
         park_request.store(park_this_cpu, std::memory_order_release);
-        u64 deadline = x86::rdtsc() + x86::microseconds_to_tsc(1'000'000);
-        while (cpus_parked.load(std::memory_order_acquire) < others && x86::rdtsc() < deadline) {
-            x86::cpu_relax();
+        if (u32 parked = parking.wait_and_close(others, 1'000'000); parked < others) {
+            log_error("live-update: {} of {} other CPUs parked within 1 s; rolling back anyway",
+                      parked, others);
         }
-        x86::udelay(50);  // the last one from its count to its halt
     }
     x86::local_apic_timer_stop();
     log_info("live-update: rolling back to the previous build at {} ({} bytes of boot information)",
@@ -217,6 +218,8 @@ stream::VerifyOptions verify_options(void* work, usize work_size) {
 
 // Every guest-RAM extent must lie in memory the memory map calls preserved: the producer
 // marked exactly those, so anything else is a stream that does not belong to this boot.
+// A device-memory extent (an assigned function's BAR) must lie in none of the memory map's
+// RAM: the guest gets it mapped, and RAM there is this build's to allocate.
 Status check_extents_preserved(const stream::StreamReader& reader) {
     const BootInfo& boot = *incoming.boot;
     for (const fbs::Domain* domain : reader.domains()) {
@@ -225,12 +228,22 @@ Status check_extents_preserved(const stream::StreamReader& reader) {
             continue;
         }
         for (const fbs::MemoryExtent* extent : *domain->memory()) {
-            if ((extent->attributes() & fbs::ExtentAttributes::Mmio) ==
-                fbs::ExtentAttributes::Mmio) {
-                continue;  // an assigned device's BAR, not memory
-            }
             u64 begin = extent->host_phys();
             u64 end = begin + extent->size();
+            if ((extent->attributes() & fbs::ExtentAttributes::Mmio) ==
+                fbs::ExtentAttributes::Mmio) {
+                for (usize i = 0; i < boot.memory_region_count; ++i) {
+                    const MemoryRegion& region = boot.memory_map[i];
+                    bool ram =
+                        region.type == MemoryType::kUsable || region.type == MemoryType::kPreserved;
+                    if (ram && begin < region.base.raw() + region.size && region.base.raw() < end) {
+                        return make_error(ErrorCode::kCorrupt,
+                                          "domain {}: device memory {:#x}..{:#x} lies in RAM",
+                                          domain->domid(), begin, end);
+                    }
+                }
+                continue;
+            }
             bool covered = false;
             for (usize i = 0; i < boot.memory_region_count && !covered; ++i) {
                 const MemoryRegion& region = boot.memory_map[i];

@@ -797,6 +797,17 @@ private:
             u64 host_last = extent.host_phys() + (extent.size() - 1);
             bool mmio = (extent.attributes() & schema::ExtentAttributes::Mmio) ==
                         schema::ExtentAttributes::Mmio;
+            // Guest RAM or a device's registers, both mapped into the guest: never the
+            // reader's own memory. Checked first: a stream that also lists the hypervisor's
+            // memory as this domain's preserved RAM still names the real problem.
+            if (const HypervisorRange* hypervisor =
+                    hypervisor_overlap(extent.host_phys(), host_last)) {
+                return Error(ErrorCode::kCorrupt,
+                             "{}: {}extent {} host [{:#x}, {:#x}] overlaps hypervisor memory: {} "
+                             "[{:#x}, +{:#x})",
+                             name.c_str(), mmio ? "MMIO " : "", i, extent.host_phys(), host_last,
+                             hypervisor->what, hypervisor->base, hypervisor->size);
+            }
             if (mmio) {
                 if (overlaps_preserved(extent.host_phys(), host_last)) {
                     return Error(ErrorCode::kCorrupt,
@@ -811,16 +822,6 @@ private:
                                  "{}: RAM extents up to extent {} add up to {:#x} bytes, more than "
                                  "the declared {} KiB",
                                  name.c_str(), i, ram_bytes, domain.boot()->memory_kib());
-                }
-                // Before the preserved-range check: a stream that also lists the hypervisor's
-                // memory as this domain's preserved RAM still names the real problem.
-                if (const HypervisorRange* hypervisor =
-                        hypervisor_overlap(extent.host_phys(), host_last)) {
-                    return Error(ErrorCode::kCorrupt,
-                                 "{}: extent {} host [{:#x}, {:#x}] overlaps hypervisor memory: "
-                                 "{} [{:#x}, +{:#x})",
-                                 name.c_str(), i, extent.host_phys(), host_last, hypervisor->what,
-                                 hypervisor->base, hypervisor->size);
                 }
                 if (!inside_preserved(extent.host_phys(), host_last,
                                       schema::PreservedRangeKind::GuestRam, domain.domid())) {

@@ -446,6 +446,21 @@ TEST(StreamVerifier, RefusesAnExtentInTheHypervisorsImage) {
         "this build's image [0x200000, +0x200000)");
 }
 
+TEST(StreamVerifier, RefusesDeviceMemoryInTheHypervisorsImage) {
+    // A device-memory (MMIO) extent is mapped into the guest as well: it must not give it
+    // the hypervisor's memory either.
+    expect_hypervisor_refusal(
+        testing::mutate_payload(sample(),
+                                [](fbs::HostState& s) {
+                                    fbs::MemoryExtent& e = extent(s, 1, 3);
+                                    e.mutate_attributes(fbs::ExtentAttributes::Mmio);
+                                    return e.mutate_host_phys(0x300000), true;
+                                }),
+        0x8000000, 0x4000000, "the handover region",
+        "domain 2 (\"guest-2\"): MMIO extent 3 host [0x300000, 0x3fffff] overlaps hypervisor "
+        "memory: this build's image [0x200000, +0x200000)");
+}
+
 TEST(StreamVerifier, RefusesGuestMemoryInTheHandoverRegionOrTheStream) {
     // A stream whose preserved guest RAM (and so its extents) is where this hypervisor put
     // its handover region, or the stream itself: refused at the preserved range.

@@ -150,6 +150,14 @@ void HypervisorAddressSpace::activate() const {
 }
 
 Result<HvVirtAddr> HypervisorAddressSpace::map_mmio(HostPhysAddr base, u64 size) {
+    // An address from firmware (an ACPI table) that the CPU cannot reach would make the
+    // mapping invalid, and the first access a page fault.
+    u64 limit = u64{1} << x86::physical_address_bits();
+    if (base.raw() >= limit || size > limit - base.raw()) {
+        return make_error(ErrorCode::kOutOfRange,
+                          "MMIO {} + {:#x} lies beyond the CPU's {}-bit physical addresses", base,
+                          size, x86::physical_address_bits());
+    }
     SpinlockGuard guard(mmio_lock);
     HostPhysAddr page = base.align_down(kPageSize4K);
     u64 length = align_up_unchecked(size + (base - page), kPageSize4K);

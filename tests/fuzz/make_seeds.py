@@ -236,11 +236,13 @@ def hyperlaunch_many_modules():
 
 
 def ivhd(block_type, device_id, segment, entries, flags=0x40):
-    """An IVHD block (AMD IOMMU spec #48882 §5.2.2): 24-byte header for 10h, 40 for 11h/40h."""
+    """An IVHD block (AMD IOMMU spec #48882 §5.2.2): 24-byte header for 10h, 40 for 11h/40h.
+    The register base is 16 KiB aligned (§3.4), one block per bus of the unit's function."""
     header_size = 24 if block_type == 0x10 else 40
     body = b"".join(entries)
+    base = 0xFEB80000 + ((device_id >> 8) << 14)
     header = struct.pack("<BBHHHQHHI", block_type, flags, header_size + len(body), device_id,
-                         0x40, 0xFEB80000 + (device_id << 4), segment, 0x0000, 0x80048F6E)
+                         0x40, base, segment, 0x0000, 0x80048F6E)
     if block_type != 0x10:
         header += struct.pack("<QQ", 0x246577EFA2254AFA, 0)
     return header + body

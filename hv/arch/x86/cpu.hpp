@@ -61,6 +61,15 @@ inline CpuidResult cpuid(u32 leaf, u32 subleaf = 0) {
     return r;
 }
 
+// The CPU's physical address width (CPUID 8000_0008h EAX[7:0], AMD APM vol. 3; 36 bits
+// where the leaf is missing): page table entries with address bits above it are invalid.
+inline u32 physical_address_bits() {
+    if (cpuid(0x8000'0000).eax < 0x8000'0008) {
+        return 36;
+    }
+    return cpuid(0x8000'0008).eax & 0xFF;
+}
+
 inline u64 rdmsr(u32 msr) {
     u32 low, high;
     asm volatile("rdmsr" : "=a"(low), "=d"(high) : "c"(msr));

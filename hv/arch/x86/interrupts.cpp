@@ -1,5 +1,7 @@
 #include "hv/arch/x86/interrupts.hpp"
 
+#include <atomic>
+
 #include "hv/arch/x86/apic.hpp"
 #include "hv/arch/x86/cpu.hpp"
 #include "hv/console.hpp"
@@ -156,7 +158,14 @@ extern "C" void relay_handle_interrupt(relay::x86::InterruptFrame* frame) {
         // EOI, which would hold off every vector of its priority class and below (the
         // scheduler tick among them) for good (AMD APM vol. 2 §16.6).
         x86::local_apic_eoi();
-        log_warning("unexpected interrupt vector {} on cpu {}", vector, this_cpu().index);
+        // Said for the first few, then for every 4096th: a flood must not keep this CPU
+        // writing to the serial console.
+        static std::atomic<u64> unexpected{0};
+        u64 seen = unexpected.fetch_add(1, std::memory_order_relaxed) + 1;
+        if (seen <= 16 || seen % 4096 == 0) {
+            log_warning("unexpected interrupt vector {} on cpu {} ({} so far)", vector,
+                        this_cpu().index, seen);
+        }
         return;
     }
     if (vector == 2) {
