@@ -10,7 +10,7 @@ import struct
 import subprocess
 import unittest
 
-GUESTS = ["memtest", "control", "rogue", "dma"]
+GUESTS = ["memtest", "control", "rogue", "dma", "fuzzguest"]
 
 ET_EXEC = 2
 EM_X86_64 = 62

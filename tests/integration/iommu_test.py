@@ -16,10 +16,9 @@ from relay_test_support import RelayTestCase, config_modules, main
 
 DEVICES = ("amd-iommu", "edu")
 EDU = "00:04.0"
-COMPLETE = re.compile(r"live-update: update (\d+) from (\S+) to (\S+) complete")
+COMPLETE = guest_output.LIVE_UPDATE_COMPLETE
 QUIESCING = re.compile(r"^\(relay\) live-update: quiescing ")
 STAGED = re.compile(r"^\(relay\) live-update: staged build ")
-BLACKOUT = re.compile(r"^\(relay\) live-update: blackout (\d+) us")
 ADOPTED = re.compile(r"^\(relay\) iommu: AMD-Vi unit 0 \(00:03\.0\) adopted running: 1 assignments")
 
 
@@ -46,9 +45,8 @@ class IommuTest(RelayTestCase):
         memtest = guest_output.heartbeats(machine.lines(), 2)
         self.assertGreater(len(memtest), 3, "memtest must beat")
         self.assertEqual(guest_output.check_heartbeats(memtest), [])
-        output = machine.output()
-        for bad in ("PANIC", "EXCEPTION", "CORRUPT", "TIMEOUT", "crashed"):
-            self.assertNotIn(bad, output)
+        self.assert_console_clean(
+            machine, ("PANIC", "EXCEPTION", "CORRUPT", "UNEXPECTED", "TIMEOUT", "crashed"))
 
     def expect_domains_run_on(self, machine):
         """Three more heartbeats of the dma and the memtest domain from now, the control
@@ -127,7 +125,7 @@ class IommuTest(RelayTestCase):
         staged = [i for i, l in enumerate(lines) if STAGED.match(l)]
         starts = [i for i, l in enumerate(lines) if QUIESCING.match(l)]
         ends = [i for i, l in enumerate(lines) if COMPLETE.search(l)]
-        blackouts = [int(m.group(1)) for m in map(BLACKOUT.match, lines) if m]
+        blackouts = [b["blackout"] for b in guest_output.blackouts(lines)]
         self.assertEqual((len(starts), len(ends), len(blackouts)), (10, 10, 10))
         beats = [(i, b) for i, l in enumerate(lines)
                  for b in guest_output.dma_heartbeats([l], 3)]

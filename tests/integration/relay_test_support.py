@@ -12,6 +12,7 @@ import sys
 import tempfile
 import unittest
 
+import guest_output
 import relay_qemu
 
 
@@ -116,6 +117,16 @@ class RelayTestCase(unittest.TestCase):
             return machine.wait_for(pattern, timeout, start)
         except TimeoutError as error:
             self.fail(str(error))
+
+    def assert_console_clean(self, machine, words=("PANIC", "EXCEPTION", "CORRUPT", "UNEXPECTED")):
+        """None of `words` on the console (the hypervisor's "*** EXCEPTION" and PANIC, the
+        guests' CORRUPT and UNEXPECTED), and no guest reported an exception (a guest prints
+        "<program>: exception #GP (...)", guest_output.EXCEPTION)."""
+        output = machine.output()
+        for word in words:
+            self.assertNotIn(word, output)
+        exceptions = [l for l in machine.lines() if guest_output.EXCEPTION.match(l)]
+        self.assertEqual(exceptions, [], "a guest took an exception")
 
     def expect_exit(self, machine, status, timeout=None):
         try:
