@@ -1,5 +1,5 @@
 /*
- * Relay hypercall ABI, version 1.0 (docs/hypercalls.md is the specification; this
+ * Relay hypercall ABI, version 1.1 (docs/hypercalls.md is the specification; this
  * header is its machine-readable half). Shared by the hypervisor and guests: plain C
  * layout, fixed-width types, no padding the compiler could choose.
  *
